@@ -1,0 +1,110 @@
+"""revrec's command line: thin Typer commands that call a service and render its result."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+
+from revrec.calendar import period_name
+from revrec.cli import render
+from revrec.cli.render import Format
+from revrec.errors import RevrecError
+from revrec.money import format_minor
+from revrec.services import bench as bench_service
+from revrec.services import demo as demo_service
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="revrec: a revenue recognition subledger (ASC 606 / IFRS 15).",
+)
+
+FormatOption = Annotated[Format, typer.Option("--format", help="table, csv or json")]
+
+
+def _money(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """Minor-unit columns as major-unit strings in each row's currency."""
+
+    def formatter(name: str) -> pl.Expr:
+        return pl.struct(name, "currency").map_elements(
+            lambda row: format_minor(row[name], row["currency"]), return_dtype=pl.String
+        )
+
+    return frame.with_columns(formatter(name).alias(name) for name in columns)
+
+
+@app.command()
+def demo(fmt: FormatOption = Format.table) -> None:
+    """Build a small demo portfolio and print its allocation, schedules and balances."""
+    result = demo_service.run()
+    lines = _money(
+        result.lines.select("contract_id", "line_id", "currency", "method", "amount", "allocated"),
+        ["amount", "allocated"],
+    )
+    schedules = _money(
+        result.schedules.with_columns(
+            pl.col("period").map_elements(period_name, return_dtype=pl.String)
+        ).select("contract_id", "line_id", "currency", "period", "amount"),
+        ["amount"],
+    )
+    money_columns = [c for c in result.balances.columns if c not in ("contract_id", "currency")]
+    balances = _money(result.balances, money_columns)
+    if fmt is Format.json:
+        render.emit_json(
+            {
+                "period": result.period,
+                "lines": lines.to_dicts(),
+                "schedules": schedules.to_dicts(),
+                "balances": balances.to_dicts(),
+            }
+        )
+        return
+    render.frame(lines, fmt, "Allocation by relative SSP")
+    render.frame(schedules, fmt, "Revenue schedules (cumulative half-even rounding)")
+    render.frame(balances, fmt, f"Balances at the end of {result.period} (SPEC §5.1)")
+
+
+@app.command()
+def bench(
+    lines: Annotated[int, typer.Option("--lines", min=1, help="number of SO lines")] = 100_000,
+    folder: Annotated[
+        Path | None, typer.Option("--folder", help="where the generated CSV is kept")
+    ] = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Time read_csv of N generated lines against the engine (allocation + schedules)."""
+    work = folder or Path(tempfile.gettempdir()) / "revrec-bench"
+    work.mkdir(parents=True, exist_ok=True)
+    quiet = fmt is not Format.table
+
+    def say(text: str) -> None:
+        if not quiet:
+            typer.echo(text, err=True)
+
+    result = bench_service.run(lines, work, say)
+    data = result.as_json()
+    if fmt is Format.json:
+        render.emit_json(data)
+        return
+    rows = [("read_csv", result.read_csv_s, 1.0)] + [
+        (name, seconds, result.ratios[name]) for name, seconds in result.stages.items()
+    ]
+    render.frame(
+        pl.DataFrame(rows, schema=["stage", "seconds", "ratio_to_read_csv"], orient="row"),
+        fmt,
+        f"{result.lines:,} lines, {result.schedule_rows:,} schedule rows, "
+        f"{data['lines_per_s']:,} lines/s in the engine, peak RSS {result.peak_rss_mb:,.0f} MB",
+    )
+
+
+def main() -> None:
+    try:
+        app()
+    except RevrecError as error:
+        typer.echo(f"error: {error}", err=True)
+        sys.exit(1)

@@ -1,0 +1,82 @@
+"""Contract modifications and posting: catch-up and prospective (SPEC §3, §5 step 6).
+
+Pure: frames in, frames out; no I/O. What was posted to closed periods is an input, never changed.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from revrec.engine.schedules import SCHEDULE_SCHEMA, cumulative_at
+
+POLICIES = ("catch_up", "prospective")
+
+
+def effective_schedule(
+    schedule: pl.DataFrame, posted: pl.DataFrame, open_period: int
+) -> pl.DataFrame:
+    """The schedule as it is booked: closed periods as posted, the open period catching up.
+
+    schedule and posted have columns line_id, period, amount; posted holds closed periods only
+    (period < open_period). The open period gets the schedule's cumulative through it minus what
+    was posted (ASC 606-10-25-13(b) cumulative catch-up, and late transactions of §4.6); later
+    periods follow the schedule. The result sums, per line, exactly to the schedule's total.
+    """
+    closed = posted.filter(pl.col("period") < open_period).select(SCHEDULE_SCHEMA.keys())
+    through_open = (
+        schedule.filter(pl.col("period") <= open_period)
+        .group_by("line_id")
+        .agg(pl.col("amount").sum().alias("_due"))
+    )
+    done = closed.group_by("line_id").agg(pl.col("amount").sum().alias("_done"))
+    catch_up = (
+        through_open.join(done, on="line_id", how="full", coalesce=True)
+        .select(
+            "line_id",
+            pl.lit(open_period, dtype=pl.Int64).alias("period"),
+            (pl.col("_due").fill_null(0) - pl.col("_done").fill_null(0)).alias("amount"),
+        )
+        .filter(pl.col("amount") != 0)
+    )
+    later = schedule.filter(pl.col("period") > open_period).select(SCHEDULE_SCHEMA.keys())
+    return pl.concat([closed, catch_up, later]).sort("line_id", "period")
+
+
+def prospective(
+    prior: pl.DataFrame, changed: pl.DataFrame, modified_on: str = "modification_date"
+) -> pl.DataFrame:
+    """Segments after a prospective modification (ASC 606-10-25-13(a)/(c)).
+
+    prior: the lines' current segments (see schedules). changed: the new version of each line
+    (segment columns with its new `total`) and a date column `modified_on`. What the prior
+    segments recognized before that date stays (they are capped there); the new total minus it is
+    spread by the line's method over the rest of the service, from the modification date on.
+    """
+    day = pl.col(modified_on)
+    dates = changed.select("line_id", day.alias("_mod"))
+    capped = prior.join(dates, on="line_id", how="inner")
+    if "cap" not in capped.columns:
+        capped = capped.with_columns(pl.lit(None, dtype=pl.Date).alias("cap"))
+    capped = capped.with_columns(
+        pl.when(pl.col("cap").is_null() | (pl.col("_mod") < pl.col("cap")))
+        .then(pl.col("_mod"))
+        .otherwise(pl.col("cap"))
+        .alias("cap")
+    )
+    done = cumulative_at(capped, pl.col("_mod"))
+    fresh = (
+        changed.join(done, on="line_id", how="left")
+        .with_columns(
+            (pl.col("total") - pl.col("cumulative").fill_null(0)).alias("total"),
+            pl.max_horizontal(pl.col("start"), day).alias("start"),
+            pl.lit(None, dtype=pl.Date).alias("cap"),
+        )
+        .drop("cumulative")
+    )
+    keep = [c for c in capped.columns if c != "_mod"]
+    untouched = prior.join(dates, on="line_id", how="anti")
+    if "cap" not in untouched.columns:
+        untouched = untouched.with_columns(pl.lit(None, dtype=pl.Date).alias("cap"))
+    return pl.concat(
+        [untouched.select(keep), capped.select(keep), fresh.select(keep)], how="vertical_relaxed"
+    )

@@ -1,0 +1,402 @@
+"""Revenue schedules per line and calendar month, one vectorized rule per method (SPEC §1, §2).
+
+Pure: frames in, frames out; no I/O, no clock. Every rule is a cumulative curve C(d), the revenue
+recognized before day d, rounded half-even exactly; a month's amount is C at the month's end
+minus C at its start, so each schedule sums exactly to its total (cumulative rounding).
+
+A *segment* is what a line recognizes over a span: columns line_id, total (minor units), method,
+convention, at, start, end (dates; end exclusive, null = none), and optionally cap (date: the
+segment stops recognizing there; used by prospective modifications). A line is one segment, or
+several after a modification; its schedule is the sum of its segments'.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from revrec.engine.exprs import (
+    I128,
+    MONTH_UNITS,
+    day_of_month,
+    days_of_month,
+    div_half_even,
+    fits_int64,
+    month_of_day,
+    month_start_day,
+    month_table,
+)
+
+TIME_METHODS = ("ratable_daily", "ratable_monthly", "point_in_time")
+METHODS = (*TIME_METHODS, "event", "upon_billing")
+CONVENTIONS = ("prorate_days", "full_month", "mid_month")
+POINTS = ("start", "end", "range_end")
+PERCENT_KINDS = ("percent", "cumulative_percent")
+EVENT_KINDS = (*PERCENT_KINDS, "quantity")
+SCHEDULE_SCHEMA = {"line_id": pl.String, "period": pl.Int64, "amount": pl.Int64}
+MICRO = 1_000_000
+
+
+@dataclass(frozen=True)
+class ScheduleError:
+    line_id: str
+    message: str
+
+
+def _days(frame: pl.DataFrame) -> pl.DataFrame:
+    """Dates to epoch days; fill optional columns."""
+    for name, dtype in (("convention", pl.String), ("at", pl.String), ("cap", pl.Date)):
+        if name not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=dtype).alias(name))
+    return frame.with_columns(
+        pl.col("start").cast(pl.Int64).alias("_s"),
+        pl.col("end").cast(pl.Int64).alias("_e"),
+        pl.col("cap").cast(pl.Int64).alias("_cap"),
+    )
+
+
+def _prorate_weight(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+    """Months between days a <= b (b exclusive) in MONTH_UNITS; a part-month counts its days."""
+    ma, mb = month_of_day(a), month_of_day(b)
+    unit_a = MONTH_UNITS // days_of_month(ma)
+    unit_b = MONTH_UNITS // days_of_month(mb)
+    same = (b - a) * unit_a
+    split = (
+        (month_start_day(ma + 1) - a) * unit_a
+        + (mb - ma - 1) * MONTH_UNITS
+        + (b - month_start_day(mb)) * unit_b
+    )
+    return pl.when(ma == mb).then(same).otherwise(split)
+
+
+def _time_curve(d: pl.Expr) -> pl.Expr:
+    """C(d) for a time-based segment, given its columns _s, _e, _pit, total, method, convention."""
+    s, e, total = pl.col("_s"), pl.col("_e"), pl.col("total")
+    clamped = pl.min_horizontal(pl.max_horizontal(d, s), e)
+    daily = div_half_even(total.cast(I128) * (clamped - s), e - s)
+    prorate = div_half_even(total.cast(I128) * _prorate_weight(s, clamped), _prorate_weight(s, e))
+    first, last = month_of_day(s), month_of_day(e - 1)
+    months = last - first + 1
+    started = (
+        pl.when(d > s).then(pl.min_horizontal(month_of_day(d - 1) - first + 1, months)).otherwise(0)
+    )
+    full = div_half_even(total.cast(I128) * started, months)
+    first_counts = (day_of_month(s) <= 15) | (months == 1)
+    last_counts = (day_of_month(e - 1) > 15) | (months == 1)
+    # When neither end month of a two-month span counts, the first month does (docs/decisions.md).
+    first_counts = first_counts | ((months == 2) & ~last_counts)
+    counted = (
+        started
+        - ((started >= 1) & ~first_counts).cast(pl.Int64)
+        - ((started == months) & ~last_counts).cast(pl.Int64)
+    )
+    counted_total = months - (~first_counts).cast(pl.Int64) - (~last_counts).cast(pl.Int64)
+    mid = div_half_even(total.cast(I128) * counted, counted_total)
+    point = pl.when(d > pl.col("_pit")).then(total).otherwise(0).cast(I128)
+    method, convention = pl.col("method"), pl.col("convention")
+    return (
+        pl.when(method == "point_in_time")
+        .then(point)
+        .when(method == "ratable_daily")
+        .then(daily)
+        .when(convention == "full_month")
+        .then(full)
+        .when(convention == "mid_month")
+        .then(mid)
+        .otherwise(prorate)
+    )
+
+
+def _prepare(segments: pl.DataFrame) -> pl.DataFrame:
+    """Epoch-day columns, the recognition point, the effective cap and the first/last day."""
+    frame = _days(segments)
+    s, e = pl.col("_s"), pl.col("_e")
+    pit = (
+        pl.when(e.is_null() | (pl.col("at") == "start") | pl.col("at").is_null())
+        .then(s)
+        .when(pl.col("at") == "end")
+        .then(e - 1)
+        .otherwise(e)
+    )
+    monthly = pl.col("method") == "ratable_monthly"
+    coarse = monthly & pl.col("convention").is_in(["full_month", "mid_month"])
+    # Whole-month conventions recognize by month: a cap inside a month stops at its first day.
+    cap = (
+        pl.when(coarse)
+        .then(month_start_day(month_of_day(pl.col("_cap"))))
+        .otherwise(pl.col("_cap"))
+    )
+    frame = frame.with_columns(pit.alias("_pit"), cap.alias("_cap"))
+    is_point = (pl.col("method") == "point_in_time") | e.is_null()
+    # A line without an end date is recognized whole on its start date, whatever its method.
+    return frame.with_columns(
+        pl.when(e.is_null())
+        .then(pl.lit("point_in_time"))
+        .otherwise(pl.col("method"))
+        .alias("method"),
+        pl.when(is_point).then(pl.col("_pit")).otherwise(s).alias("_first"),
+        pl.when(is_point)
+        .then(pl.col("_pit"))
+        .otherwise(pl.min_horizontal(e, pl.col("_cap")) - 1)
+        .alias("_last"),
+    )
+
+
+def _capped(day: pl.Expr) -> pl.Expr:
+    return (
+        pl.when(pl.col("_cap").is_null())
+        .then(day)
+        .otherwise(pl.min_horizontal(day, pl.col("_cap")))
+    )
+
+
+def cumulative_at(segments: pl.DataFrame, day: pl.Expr) -> pl.DataFrame:
+    """Revenue of time-based segments recognized before `day` (an expression over the segments'
+    columns, a Date), summed per line: columns line_id, cumulative."""
+    frame = _prepare(segments)
+    at = _capped(day.cast(pl.Int64))
+    return (
+        frame.with_columns(_time_curve(at).cast(pl.Int64).alias("cumulative"))
+        .group_by("line_id", maintain_order=True)
+        .agg(pl.col("cumulative").sum())
+    )
+
+
+def time_based(segments: pl.DataFrame) -> pl.DataFrame:
+    """Schedules of ratable_daily, ratable_monthly and point_in_time segments.
+
+    Rows come grouped by method, then in segment order and period order: deterministic, and
+    not sorted further because sorting millions of rows would cost more than computing them.
+    """
+    frame = _prepare(segments)
+    live = pl.col("_cap").is_null() | (pl.col("_first") < pl.col("_cap"))
+    frame = frame.filter(live & (pl.col("_last") >= pl.col("_first")))
+    capped = frame.filter(pl.col("_cap").is_not_null())
+    frame = frame.filter(pl.col("_cap").is_null())
+    method, convention = pl.col("method"), pl.col("convention")
+    parts = [
+        _point(frame.filter(method == "point_in_time")),
+        _daily(frame.filter(method == "ratable_daily")),
+        _monthly(frame.filter((method == "ratable_monthly") & (convention == "full_month"))),
+        _monthly(frame.filter((method == "ratable_monthly") & (convention == "mid_month"))),
+        _monthly(
+            frame.filter(
+                (method == "ratable_monthly")
+                & ~convention.is_in(["full_month", "mid_month"]).fill_null(value=False)
+            )
+        ),
+        _general(capped),
+    ]
+    return pl.concat([p for p in parts if p.height] or [parts[0]]).select(SCHEDULE_SCHEMA.keys())
+
+
+def _explode(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """One row per segment and month from _m0 to _m1, keeping only `columns` (plus _id)."""
+    return (
+        frame.with_row_index("_id")
+        .select(
+            "_id",
+            *columns,
+            pl.int_ranges("_m0", pl.col("_m1") + 1, dtype=pl.Int64).alias("period"),
+        )
+        .explode("period")
+    )
+
+
+def _finish(frame: pl.DataFrame, exploded: pl.DataFrame, cumulative: pl.Expr) -> pl.DataFrame:
+    """Month amounts as differences of consecutive cumulative amounts; line_id gathered back."""
+    cum = exploded.select("_id", "period", "_m0", cumulative.alias("_cum"))
+    amount = pl.col("_cum") - pl.when(pl.col("period") == pl.col("_m0")).then(0).otherwise(
+        pl.col("_cum").shift(1)
+    )
+    return cum.select(
+        frame["line_id"].gather(cum["_id"]).alias("line_id"),
+        "period",
+        amount.cast(pl.Int64).alias("amount"),
+    )
+
+
+def _bounds(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_columns(
+        month_of_day(pl.col("_first")).alias("_m0"), month_of_day(pl.col("_last")).alias("_m1")
+    )
+
+
+def _point(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.select(
+        "line_id",
+        month_of_day(pl.col("_pit")).alias("period"),
+        pl.col("total").cast(pl.Int64).alias("amount"),
+    )
+
+
+def _daily(frame: pl.DataFrame) -> pl.DataFrame:
+    """C(end of month m) = round(T x days elapsed / days of service)."""
+    if frame.height == 0:
+        return pl.DataFrame(schema=SCHEDULE_SCHEMA)
+    frame = _bounds(frame).with_columns((pl.col("_e") - pl.col("_s")).alias("_len"))
+    dtype = _dtype(frame, "_len")
+    first = int(frame["_m0"].min())  # type: ignore[arg-type]
+    table = month_table(first + 1, int(frame["_m1"].max()) + 1)  # type: ignore[arg-type]
+    exploded = _explode(frame, ["_m0", "total", "_s", "_e", "_len"])
+    boundary = pl.lit(table).gather(pl.col("period") - first)
+    elapsed = pl.min_horizontal(boundary, pl.col("_e")) - pl.col("_s")
+    cumulative = div_half_even(pl.col("total").cast(dtype) * elapsed, pl.col("_len"), dtype)
+    return _finish(frame, exploded, cumulative)
+
+
+def _monthly(frame: pl.DataFrame) -> pl.DataFrame:
+    """C(end of month m) = round(T x months elapsed / months of service), per convention."""
+    if frame.height == 0:
+        return pl.DataFrame(schema=SCHEDULE_SCHEMA)
+    convention = frame["convention"][0]
+    frame = _bounds(frame)
+    months = pl.col("_m1") - pl.col("_m0") + 1
+    if convention == "full_month":
+        frame = frame.with_columns(pl.lit(1, dtype=pl.Int64).alias("_w0"), months.alias("_wt"))
+        unit = 1
+    elif convention == "mid_month":
+        first_counts = (day_of_month(pl.col("_s")) <= 15) | (months == 1)
+        last_counts = (day_of_month(pl.col("_e") - 1) > 15) | (months == 1)
+        # When neither end month of a two-month span counts, the first month does.
+        first_counts = first_counts | ((months == 2) & ~last_counts)
+        frame = frame.with_columns(
+            first_counts.cast(pl.Int64).alias("_w0"),
+            (~last_counts).cast(pl.Int64).alias("_lost"),
+        ).with_columns(
+            (months - (1 - pl.col("_w0")) - pl.col("_lost")).alias("_wt"),
+        )
+        unit = 1
+    else:
+        frame = frame.with_columns(
+            _prorate_weight(
+                pl.col("_s"), pl.min_horizontal(pl.col("_e"), month_start_day(pl.col("_m0") + 1))
+            ).alias("_w0"),
+            _prorate_weight(pl.col("_s"), pl.col("_e")).alias("_wt"),
+        )
+        unit = MONTH_UNITS
+    if "_lost" not in frame.columns:
+        frame = frame.with_columns(pl.lit(0, dtype=pl.Int64).alias("_lost"))
+    dtype = _dtype(frame, "_wt")
+    exploded = _explode(frame, ["_m0", "_m1", "total", "_w0", "_wt", "_lost"])
+    period, m0 = pl.col("period"), pl.col("_m0")
+    elapsed = (
+        pl.when(period == pl.col("_m1"))
+        .then(pl.col("_wt"))
+        .otherwise(pl.col("_w0") + (period - m0) * unit)
+    )
+    cumulative = div_half_even(pl.col("total").cast(dtype) * elapsed, pl.col("_wt"), dtype)
+    return _finish(frame, exploded, cumulative)
+
+
+def _dtype(frame: pl.DataFrame, denominator: str) -> type[pl.DataType]:
+    """Int64 when no total x denominator product can overflow it, else Int128."""
+    biggest = frame.select(pl.col("total").abs().max(), pl.col(denominator).abs().max()).row(0)
+    return pl.Int64 if fits_int64(int(biggest[0] or 0), int(biggest[1] or 0)) else I128
+
+
+def _general(frame: pl.DataFrame) -> pl.DataFrame:
+    """Capped segments (after prospective modifications): the general curve, month by month."""
+    if frame.height == 0:
+        return pl.DataFrame(schema=SCHEDULE_SCHEMA)
+    exploded = (
+        _bounds(frame)
+        .with_columns(pl.int_ranges("_m0", pl.col("_m1") + 1, dtype=pl.Int64).alias("period"))
+        .explode("period")
+    )
+    at = _capped(month_start_day(pl.col("period") + 1))
+    exploded = exploded.with_columns(_time_curve(at).alias("_cum"))
+    previous = pl.when(pl.col("period") == pl.col("_m0")).then(0).otherwise(pl.col("_cum").shift(1))
+    return exploded.select(
+        "line_id", "period", (pl.col("_cum") - previous).cast(pl.Int64).alias("amount")
+    )
+
+
+def upon_billing(billings: pl.DataFrame) -> pl.DataFrame:
+    """Each billing's signed amount on its document date: columns line_id, doc_date, amount."""
+    return (
+        billings.group_by(
+            "line_id", month_of_day(pl.col("doc_date").cast(pl.Int64)).alias("period")
+        )
+        .agg(pl.col("amount").sum().cast(pl.Int64))
+        .sort("line_id", "period")
+        .select(SCHEDULE_SCHEMA.keys())
+    )
+
+
+def event_based(
+    lines: pl.DataFrame, events: pl.DataFrame
+) -> tuple[pl.DataFrame, list[ScheduleError]]:
+    """Revenue released by events, capped at 100% (SPEC §5 step 4).
+
+    lines: line_id, total, quantity_micro. events: line_id, event_date, seq (order among a day's
+    events), kind (percent | cumulative_percent | quantity), value_micro (the number x 1e6).
+    Revenue through a month = round_half_even(total x min(1, released)) where released is the
+    running percent (an incremental percent adds, a cumulative percent sets) or the running
+    quantity over the line's quantity. A line whose events mix percents and quantities is an error.
+    """
+    if "quantity_micro" not in lines.columns:
+        lines = lines.with_columns(pl.lit(MICRO, dtype=pl.Int64).alias("quantity_micro"))
+    keyed = lines.select("line_id", "total", "quantity_micro").with_row_index("_k")
+    frame = (
+        events.join(keyed, on="line_id", how="inner")
+        .sort("_k", "event_date", "seq")
+        .with_columns((pl.col("kind") == "quantity").alias("_qty"))
+    )
+    mixed = frame.group_by("line_id", maintain_order=True).agg(
+        pl.col("_qty").n_unique().alias("_kinds")
+    )
+    bad = mixed.filter(pl.col("_kinds") > 1)["line_id"]
+    errors = [
+        ScheduleError(line, "events of one line must all be percents or all quantities")
+        for line in bad.to_list()
+    ]
+    frame = frame.filter(~pl.col("line_id").is_in(bad.implode()))
+    # A cumulative percent starts a new run; incremental values add up within the run.
+    starts = (pl.col("kind") == "cumulative_percent") | (pl.col("_k") != pl.col("_k").shift(1))
+    frame = frame.with_columns(starts.fill_null(value=True).cum_sum().alias("_run_id"))
+    frame = frame.with_columns(pl.col("value_micro").cum_sum().over("_run_id").alias("_run"))
+    den = pl.when(pl.col("_qty")).then(pl.col("quantity_micro")).otherwise(100 * MICRO)
+    num = pl.min_horizontal(pl.max_horizontal(pl.col("_run"), 0), den)
+    frame = frame.with_columns(
+        month_of_day(pl.col("event_date").cast(pl.Int64)).alias("period"),
+        div_half_even(pl.col("total").cast(I128) * num, den).cast(pl.Int64).alias("_cum"),
+    )
+    last_of_month = (pl.col("_k") != pl.col("_k").shift(-1)) | (
+        pl.col("period") != pl.col("period").shift(-1)
+    )
+    monthly = frame.filter(last_of_month.fill_null(value=True))
+    first_of_line = pl.col("_k") != pl.col("_k").shift(1)
+    previous = (
+        pl.when(first_of_line.fill_null(value=True)).then(0).otherwise(pl.col("_cum").shift(1))
+    )
+    result = monthly.select("line_id", "period", (pl.col("_cum") - previous).alias("amount"))
+    return result, errors
+
+
+def schedule(
+    segments: pl.DataFrame,
+    events: pl.DataFrame | None = None,
+    billings: pl.DataFrame | None = None,
+) -> tuple[pl.DataFrame, list[ScheduleError]]:
+    """Schedules of every segment: line_id, period (month index), amount; sorted by line, period.
+
+    Time-based segments use their own rule; event segments need `events`, upon_billing segments
+    `billings` (see `event_based`, `upon_billing`). Lines with several segments are summed.
+    """
+    errors: list[ScheduleError] = []
+    parts = [time_based(segments.filter(pl.col("method").is_in(TIME_METHODS)))]
+    event_lines = segments.filter(pl.col("method") == "event")
+    if events is not None and event_lines.height:
+        part, errors = event_based(event_lines, events)
+        parts.append(part)
+    billed_lines = segments.filter(pl.col("method") == "upon_billing")
+    if billings is not None and billed_lines.height:
+        wanted = billings.filter(pl.col("line_id").is_in(billed_lines["line_id"].implode()))
+        parts.append(upon_billing(wanted))
+    frame = pl.concat([p.select(SCHEDULE_SCHEMA.keys()) for p in parts])
+    if segments["line_id"].is_duplicated().any():
+        frame = frame.group_by("line_id", "period").agg(pl.col("amount").sum())
+        frame = frame.sort("line_id", "period")
+    return frame, errors

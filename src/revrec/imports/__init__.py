@@ -1,0 +1,1 @@
+"""Reading files into engine frames: mappings, header checks, row validation."""

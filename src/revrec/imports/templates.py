@@ -1,0 +1,44 @@
+"""POB templates as a frame: template name -> recognition method and its parameters.
+
+No I/O: the store or the setup file supplies the rows; this module only shapes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+
+@dataclass(frozen=True)
+class PobTemplate:
+    name: str
+    method: str
+    convention: str | None = None
+    at: str | None = None
+    events: tuple[str, ...] = ()
+
+
+DEFAULT_TEMPLATES = (
+    PobTemplate("ratable_daily", "ratable_daily"),
+    PobTemplate("monthly_prorate", "ratable_monthly", convention="prorate_days"),
+    PobTemplate("monthly_full", "ratable_monthly", convention="full_month"),
+    PobTemplate("monthly_mid", "ratable_monthly", convention="mid_month"),
+    PobTemplate("license_pit", "point_in_time", at="start"),
+    PobTemplate("delivery_end", "point_in_time", at="end"),
+    PobTemplate("milestone_evt", "event", events=("milestone",)),
+    PobTemplate("usage_billing", "upon_billing"),
+)
+
+
+def template_frame(templates: tuple[PobTemplate, ...] = DEFAULT_TEMPLATES) -> pl.DataFrame:
+    return pl.DataFrame(
+        [(t.name, t.method, t.convention, t.at) for t in templates],
+        schema={
+            "pob_template": pl.String,
+            "method": pl.String,
+            "convention": pl.String,
+            "at": pl.String,
+        },
+        orient="row",
+    )

@@ -1,0 +1,191 @@
+"""The benchmark: generate N realistic sales-order lines as CSV, then time reading the file and
+the engine on it, in one run, so the ratio engine / read_csv is a property of this machine.
+
+Writes only into the folder it is given.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import polars as pl
+
+from revrec.engine.allocation import allocate
+from revrec.engine.schedules import schedule
+from revrec.imports.sales_orders import to_lines
+from revrec.imports.templates import template_frame
+
+T = TypeVar("T")
+CURRENCIES = ("USD", "EUR", "GBP", "JPY", "KWD")
+EXPONENTS = (2, 2, 2, 0, 3)
+TEMPLATES = (
+    "ratable_daily",
+    "monthly_prorate",
+    "monthly_full",
+    "monthly_mid",
+    "license_pit",
+    "delivery_end",
+    "milestone_evt",
+)
+
+
+@dataclass
+class BenchResult:
+    lines: int
+    read_csv_s: float
+    stages: dict[str, float] = field(default_factory=dict)
+    schedule_rows: int = 0
+    peak_rss_mb: float = 0.0
+
+    @property
+    def ratios(self) -> dict[str, float]:
+        return {name: seconds / self.read_csv_s for name, seconds in self.stages.items()}
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "lines": self.lines,
+            "read_csv_s": round(self.read_csv_s, 4),
+            "stages": {k: round(v, 4) for k, v in self.stages.items()},
+            "ratios": {k: round(v, 3) for k, v in self.ratios.items()},
+            "peak_rss_mb": round(self.peak_rss_mb, 1),
+            "schedule_rows": self.schedule_rows,
+            "lines_per_s": round(self.lines / self.stages["engine"])
+            if "engine" in self.stages
+            else None,
+        }
+
+
+def _rand(seed: int, modulo: int) -> pl.Expr:
+    """A deterministic pseudo-random integer in [0, modulo) per row."""
+    return (pl.int_range(pl.len(), dtype=pl.UInt64).hash(seed) % modulo).cast(pl.Int64)
+
+
+def generate_sales_orders(n: int) -> pl.DataFrame:
+    """N sales-order lines in the `revrec` upload names: 1-6 lines a contract, 1-36 month terms,
+    mixed templates and currencies; amounts as major-unit strings with the currency's decimals."""
+    frame = pl.DataFrame({"i": pl.int_range(n, dtype=pl.Int64, eager=True)})
+    frame = frame.with_columns((pl.col("i") // 3 + _rand(2, 2)).alias("k")).with_columns(
+        # A contract has one currency: take it from the contract number.
+        (pl.col("k") % len(CURRENCIES)).alias("c"),
+        _rand(3, len(TEMPLATES)).alias("t"),
+        (pl.date(2023, 1, 1) + pl.duration(days=_rand(4, 1095))).alias("start"),
+        (_rand(5, 36) + 1).alias("months"),
+        (_rand(6, 5_000_000) + 100).alias("units"),
+        (_rand(7, 3) + 1).alias("qty"),
+        _rand(8, 4).alias("has_ssp"),
+    )
+    digits = pl.col("c").replace_strict(list(range(len(CURRENCIES))), list(EXPONENTS))
+    whole = pl.col("units") // pl.lit(10).pow(digits)
+    frac = (pl.col("units") % pl.lit(10).pow(digits)).cast(pl.String).str.pad_start(3, "0")
+    amount = (
+        pl.when(digits == 0)
+        .then(whole.cast(pl.String))
+        .otherwise(pl.format("{}.{}", whole, frac.str.slice(pl.lit(3) - digits)))
+    )
+    ssp_units = pl.col("units") * (90 + _rand(9, 20)) // 100
+    ssp = pl.when(pl.col("has_ssp") > 0).then(
+        pl.when(digits == 0)
+        .then((ssp_units // 1).cast(pl.String))
+        .otherwise(
+            pl.format(
+                "{}.{}",
+                ssp_units // pl.lit(10).pow(digits),
+                (ssp_units % pl.lit(10).pow(digits))
+                .cast(pl.String)
+                .str.pad_start(3, "0")
+                .str.slice(pl.lit(3) - digits),
+            )
+        )
+    )
+    end = pl.col("start").dt.offset_by(pl.format("{}mo", pl.col("months"))) - pl.duration(days=1)
+    return frame.select(
+        pl.format("C{}", pl.col("k")).alias("contract_id"),
+        pl.format("CUST{}", pl.col("k") // 4).alias("customer_id"),
+        pl.format("SO{}", pl.col("k")).alias("so_number"),
+        pl.format("L{}", pl.col("i")).alias("so_line_id"),
+        pl.col("start").dt.to_string("%Y-%m-%d").alias("order_date"),
+        pl.format("ITEM{}", pl.col("t")).alias("item_code"),
+        pl.col("t")
+        .replace_strict(list(range(len(TEMPLATES))), list(TEMPLATES))
+        .alias("pob_template"),
+        amount.alias("amount"),
+        pl.col("c")
+        .replace_strict(list(range(len(CURRENCIES))), list(CURRENCIES))
+        .alias("currency"),
+        pl.col("start").dt.to_string("%Y-%m-%d").alias("service_start_date"),
+        end.dt.to_string("%Y-%m-%d").alias("service_end_date"),
+        pl.col("qty").cast(pl.String).alias("quantity"),
+        ssp.alias("ssp"),
+    )
+
+
+def milestone_events(lines: pl.DataFrame) -> pl.DataFrame:
+    """One or two milestone events for each event-based line (half, then the rest)."""
+    evt = lines.filter(pl.col("method") == "event").select("line_id", "start", "end")
+    first = evt.select(
+        "line_id",
+        (pl.col("start") + pl.duration(days=30)).alias("event_date"),
+        pl.lit(0).alias("seq"),
+        pl.lit("cumulative_percent").alias("kind"),
+        pl.lit(50_000_000, dtype=pl.Int64).alias("value_micro"),
+    )
+    second = evt.select(
+        "line_id",
+        pl.col("end").alias("event_date"),
+        pl.lit(1).alias("seq"),
+        pl.lit("percent").alias("kind"),
+        pl.lit(50_000_000, dtype=pl.Int64).alias("value_micro"),
+    )
+    return pl.concat([first, second])
+
+
+def _timed(stages: dict[str, float], name: str, work: Callable[[], T]) -> T:
+    began = time.perf_counter()
+    result = work()
+    stages[name] = time.perf_counter() - began
+    return result
+
+
+def _peak_rss_mb() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def run(n: int, folder: Path, progress: Callable[[str], None] = lambda _: None) -> BenchResult:
+    """Generate the file in `folder`, then time read_csv, prepare and the engine."""
+    path = folder / f"sales_orders_{n}.csv"
+    if not path.exists():
+        progress(f"generating {n:,} lines -> {path}")
+        generate_sales_orders(n).write_csv(path)
+    progress("reading the CSV")
+    stages: dict[str, float] = {}
+    raw = _timed(stages, "read_csv", lambda: pl.read_csv(path, infer_schema=False))
+    progress("validating and converting to engine lines")
+    templates = template_frame()
+    lines, errors = _timed(stages, "prepare", lambda: to_lines(raw, templates))
+    if errors.height:
+        msg = f"generated data has {errors.height} row errors: {errors.head(3)}"
+        raise RuntimeError(msg)
+    progress("allocating and scheduling")
+    began = time.perf_counter()
+    allocated, _ = allocate(lines)
+    segments = allocated.select(
+        "line_id", pl.col("allocated").alias("total"), "method", "convention", "at", "start", "end"
+    )
+    events = milestone_events(allocated)
+    rows, _ = schedule(segments, events=events)
+    stages["engine"] = time.perf_counter() - began
+    read_s = stages.pop("read_csv")
+    return BenchResult(
+        lines=lines.height,
+        read_csv_s=read_s,
+        stages=stages,
+        schedule_rows=rows.height,
+        peak_rss_mb=_peak_rss_mb(),
+    )

@@ -1,0 +1,59 @@
+import json
+import re
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from revrec.cli.main import app
+
+runner = CliRunner()
+README = (Path(__file__).parents[2] / "README.md").read_text()
+
+
+def test_demo_json_numbers():
+    result = runner.invoke(app, ["demo", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    allocated = {row["line_id"]: row["allocated"] for row in doc["lines"]}
+    # C-100: TP 120,000.00 split by SSP 75,000 : 20,000 : 25,000 (total 120,000): exact.
+    assert allocated == {
+        "C-100-1": "75000.00",
+        "C-100-2": "20000.00",
+        "C-100-3": "25000.00",
+        "C-200-1": "1200000",
+        "C-300-1": "1000.000",
+        "C-300-2": "1000.000",
+    }
+    c100 = next(row for row in doc["balances"] if row["contract_id"] == "C-100")
+    # Through 2024-03: license 75,000 + support 3 x 1/12 of 20,000 (5,000) + events 40% of
+    # 25,000 (10,000) = 90,000 recognized; billed 95,000.
+    assert c100["recognized"] == "90000.00"
+    assert c100["billed"] == "95000.00"
+    assert c100["liability"] == "5000.00"
+    assert c100["scheduled"] == "30000.00"
+
+
+def test_bench_json_shape(tmp_path):
+    result = runner.invoke(
+        app, ["bench", "--lines", "3000", "--folder", str(tmp_path), "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["lines"] == 3000
+    assert set(doc) >= {"lines", "read_csv_s", "stages", "ratios", "peak_rss_mb"}
+    assert set(doc["stages"]) == {"prepare", "engine"}
+    assert (
+        doc["ratios"]["engine"] == doc["stages"]["engine"] / doc["read_csv_s"]
+        or abs(doc["ratios"]["engine"] - doc["stages"]["engine"] / doc["read_csv_s"])
+        < 0.01 * doc["ratios"]["engine"] + 0.01
+    )
+    assert doc["schedule_rows"] > doc["lines"]
+
+
+def test_every_command_has_help_and_is_in_the_readme():
+    names = [c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands]
+    assert names
+    for name in names:
+        result = runner.invoke(app, [name, "--help"])
+        assert result.exit_code == 0
+        assert re.search(rf"revrec {name}\b", README), f"README does not show `revrec {name}`"
