@@ -47,16 +47,14 @@ def to_lines(raw: pl.DataFrame, templates: pl.DataFrame) -> tuple[pl.DataFrame, 
     frame = frame.join(currency_exponents(frame["currency"]), on="currency", how="left")
     frame = frame.join(templates, on="pob_template", how="left")
     digits = pl.col("_exp")
-    amount, amount_err = minor_units(pl.col("amount"), digits)
-    ssp, ssp_err = minor_units(pl.col("ssp"), digits)
-    quantity, quantity_err = micro_units(pl.col("quantity"))
+    frame = minor_units(frame, "amount", "_exp", "amount_minor")
+    frame = minor_units(frame, "ssp", "_exp", "ssp_unit")
+    frame = micro_units(frame, "quantity", "quantity_micro")
     order_date, order_err = dates(pl.col("order_date"))
     start, start_err = dates(pl.col("service_start_date"))
     end, end_err = dates(pl.col("service_end_date"))
     frame = frame.with_columns(
-        amount.alias("amount_minor"),
-        ssp.alias("ssp_unit"),
-        quantity.fill_null(1_000_000).alias("quantity_micro"),
+        pl.col("quantity_micro").fill_null(1_000_000),
         order_date.alias("order_day"),
         start.alias("start"),
         # The file's service end is inclusive; the engine's end is exclusive.
@@ -77,9 +75,9 @@ def to_lines(raw: pl.DataFrame, templates: pl.DataFrame) -> tuple[pl.DataFrame, 
         "pob_template": pl.when(
             pl.col("pob_template").is_not_null() & pl.col("method").is_null()
         ).then(pl.lit("unknown POB template")),
-        "amount": amount_err,
-        "ssp": pl.when(present).then(ssp_err),
-        "quantity": pl.when(pl.col("quantity").is_not_null()).then(quantity_err),
+        "amount": pl.col("amount_minor_error"),
+        "ssp": pl.when(present).then(pl.col("ssp_unit_error")),
+        "quantity": pl.col("quantity_micro_error"),
         "order_date": order_err,
         "service_start_date": pl.when(pl.col("service_start_date").is_not_null()).then(start_err),
         "service_end_date": pl.when(

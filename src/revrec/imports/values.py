@@ -11,7 +11,6 @@ import polars as pl
 from revrec.money import exponent
 
 _AMOUNT = r"^\s*([+-]?)(\d*)(?:\.(\d*))?\s*$"
-_DECIMAL_PATTERN = r"^\s*[+-]?(\d+\.?\d*|\.\d+)\s*$"
 
 
 def currency_exponents(currencies: pl.Series) -> pl.DataFrame:
@@ -25,59 +24,88 @@ def currency_exponents(currencies: pl.Series) -> pl.DataFrame:
     return pl.DataFrame(known, schema={"currency": pl.String, "_exp": pl.Int64}, orient="row")
 
 
-def minor_units(text: pl.Expr, digits: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """(minor units Int64, error message) of a major-unit string column, exactly.
+def minor_units(frame: pl.DataFrame, text: str, digits: str, out: str) -> pl.DataFrame:
+    """Add `out` (minor units, Int64) and `out`_error for the major-unit strings in `text`.
 
-    "12.5" with 2 digits is 1250; "1.234" with 2 digits is an error, never a rounding.
+    "12.5" with 2 digits is 1250; "1.234" with 2 digits is an error, never a rounding. Trailing
+    zeros past the currency's decimals lose nothing ("1.230" USD is 1.23) and are accepted.
+    Work is staged through temporary columns so each regex runs once per cell.
     """
-    parts = text.str.extract_groups(_AMOUNT)
-    sign = parts.struct.field("1")
-    whole = parts.struct.field("2")
-    frac = parts.struct.field("3").fill_null("")
-    # Trailing zeros past the currency's decimals lose nothing ("1.230" USD is 1.23); any other
-    # extra digit would need rounding, which is an error.
-    frac = (
-        pl.when(frac.str.len_chars() > digits).then(frac.str.strip_chars_end("0")).otherwise(frac)
+    cell, places = pl.col(text), pl.col(digits)
+    frame = frame.with_columns(cell.str.extract_groups(_AMOUNT).alias("_parts"))
+    frame = frame.with_columns(
+        pl.col("_parts").struct.field("1").alias("_sign"),
+        pl.col("_parts").struct.field("2").alias("_whole"),
+        pl.col("_parts").struct.field("3").fill_null("").alias("_frac"),
     )
-    shaped = text.str.contains(_AMOUNT) & ((whole.str.len_chars() > 0) | (frac.str.len_chars() > 0))
-    too_many = frac.str.len_chars() > digits
-    scale = pl.lit(10, dtype=pl.Int64).pow(digits)
-    padded = frac.str.pad_end(16, "0").str.slice(0, digits)
+    frac = pl.col("_frac")
+    frame = frame.with_columns(
+        pl.when(frac.str.len_chars() > places)
+        .then(frac.str.strip_chars_end("0"))
+        .otherwise(frac)
+        .alias("_frac")
+    )
+    whole = pl.col("_whole")
+    shaped = pl.col("_parts").is_not_null() & (
+        (whole.str.len_chars() > 0) | (frac.str.len_chars() > 0)
+    )
     value = pl.when(whole.str.len_chars() > 0).then(whole).otherwise(pl.lit("0")).cast(
         pl.Int64, strict=False
-    ) * scale + pl.when(digits > 0).then(padded.cast(pl.Int64, strict=False)).otherwise(0)
-    signed = pl.when(sign == "-").then(-value).otherwise(value)
+    ) * pl.lit(10, dtype=pl.Int64).pow(places) + pl.when(places > 0).then(
+        frac.str.pad_end(16, "0").str.slice(0, places).cast(pl.Int64, strict=False)
+    ).otherwise(0)
     message = (
-        pl.when(text.is_null() | (text.str.strip_chars() == ""))
+        pl.when(cell.is_null() | (cell.str.strip_chars() == ""))
         .then(pl.lit("a value is required"))
-        .when(digits.is_null())
+        .when(places.is_null())
         .then(pl.lit("no amount can be read without a known currency"))
         .when(~shaped)
         .then(pl.lit("expected an amount like 1234.56"))
-        .when(too_many)
-        .then(pl.format("too many decimals: the currency allows {}", digits))
+        .when(frac.str.len_chars() > places)
+        .then(pl.format("too many decimals: the currency allows {}", places))
         .otherwise(None)
     )
-    return pl.when(message.is_null()).then(signed).otherwise(None), message
+    frame = frame.with_columns(
+        pl.when(pl.col("_sign") == "-").then(-value).otherwise(value).alias(out),
+        message.alias(f"{out}_error"),
+    )
+    return frame.with_columns(
+        pl.when(pl.col(f"{out}_error").is_null()).then(pl.col(out)).alias(out)
+    ).drop("_parts", "_sign", "_whole", "_frac")
 
 
-def micro_units(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """(value x 1e6 as Int64, error message) of a decimal string such as a quantity or percent."""
-    parts = text.str.extract_groups(r"^\s*([+-]?)(\d*)(?:\.(\d*))?\s*$")
-    sign, whole = parts.struct.field("1"), parts.struct.field("2")
-    frac = parts.struct.field("3").fill_null("")
+def micro_units(frame: pl.DataFrame, text: str, out: str) -> pl.DataFrame:
+    """Add `out` (the decimal x 1e6, Int64; null when the cell is empty) and `out`_error."""
+    cell = pl.col(text)
+    frame = frame.with_columns(cell.str.extract_groups(_AMOUNT).alias("_parts"))
+    frame = frame.with_columns(
+        pl.col("_parts").struct.field("1").alias("_sign"),
+        pl.col("_parts").struct.field("2").alias("_whole"),
+        pl.col("_parts").struct.field("3").fill_null("").alias("_frac"),
+    )
+    whole, frac = pl.col("_whole"), pl.col("_frac")
     value = pl.when(whole.str.len_chars() > 0).then(whole).otherwise(pl.lit("0")).cast(
         pl.Int64, strict=False
     ) * 1_000_000 + frac.str.pad_end(6, "0").str.slice(0, 6).cast(pl.Int64, strict=False)
+    shaped = pl.col("_parts").is_not_null() & (
+        (whole.str.len_chars() > 0) | (frac.str.len_chars() > 0)
+    )
     message = (
-        pl.when(~text.str.contains(_DECIMAL_PATTERN))
+        pl.when(cell.is_null())
+        .then(None)
+        .when(~shaped)
         .then(pl.lit("expected a number like 1.5"))
         .when(frac.str.len_chars() > 6)
         .then(pl.lit("at most 6 decimals are allowed"))
         .otherwise(None)
     )
-    signed = pl.when(sign == "-").then(-value).otherwise(value)
-    return pl.when(text.is_not_null() & message.is_null()).then(signed), message
+    frame = frame.with_columns(
+        pl.when(pl.col("_sign") == "-").then(-value).otherwise(value).alias(out),
+        message.alias(f"{out}_error"),
+    )
+    return frame.with_columns(
+        pl.when(cell.is_not_null() & pl.col(f"{out}_error").is_null()).then(pl.col(out)).alias(out)
+    ).drop("_parts", "_sign", "_whole", "_frac")
 
 
 def dates(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
