@@ -93,6 +93,9 @@ def largest_remainder(total: int, weights: list[int]) -> list[int]:
     whole = sum(weights)
     if whole <= 0:
         raise InputError("cannot split by weights that sum to zero")
+    if total < 0:
+        # The mirror image of the positive split, so a credit reverses its charge exactly.
+        return [-part for part in largest_remainder(-total, weights)]
     floors = [divmod(total * w, whole) for w in weights]
     left = total - sum(f for f, _ in floors)
     order = sorted(range(len(weights)), key=lambda i: (-floors[i][1], i))

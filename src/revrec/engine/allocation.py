@@ -9,7 +9,8 @@ residual (ssp_method = residual).
 
 Rule: TP = sum of the allocatable lines' amounts (not excluded, not upon_billing). Each allocatable
 line gets TP x w_i / sum(w), w_i = ssp_unit x quantity (or its amount); the floors are topped up
-one minor unit at a time by largest remainder, ties to the earlier line_no. With one residual line,
+one minor unit at a time by largest remainder, ties to the earlier line_no. A negative TP is split
+as the mirror image of the positive one. With one residual line,
 the others get exactly round_half_even(ssp_unit x quantity) and the residual line the rest.
 """
 
@@ -44,7 +45,9 @@ def _with_defaults(lines: pl.DataFrame) -> pl.DataFrame:
 
 def allocate(lines: pl.DataFrame) -> tuple[pl.DataFrame, list[AllocationError]]:
     """Add `allocated` (Int64 minor units) to every line; contracts in error get null."""
-    frame = _with_defaults(lines).with_row_index("_row")
+    needed = ["contract_id", "amount", "method", "line_no", "quantity_micro", "ssp_unit",
+              "exclude", "residual"]  # fmt: skip
+    frame = _with_defaults(lines).select(needed).with_row_index("_row")
     # Windows over an integer key are much cheaper than over the contract_id strings.
     frame = frame.with_columns(
         pl.col("contract_id").cast(pl.Categorical).to_physical().alias("_ck")
@@ -79,16 +82,20 @@ def allocate(lines: pl.DataFrame) -> tuple[pl.DataFrame, list[AllocationError]]:
         .agg(pl.col("_error").first())
     )
     found = [AllocationError(c, m) for c, m in errors.iter_rows()]
-    order = [*lines.columns, "allocated"]
-    return result.sort("_row").select(order), found
+    allocated = result.sort("_row")["allocated"]
+    return lines.with_columns(allocated), found
 
 
 def _relative(frame: pl.DataFrame) -> pl.DataFrame:
     """Relative SSP with largest remainder; vectorized over all contracts at once."""
     alloc = pl.col("_alloc")
+    # A negative price (a credit contract) is split as the mirror of the positive one, so a full
+    # credit of a sale reverses its allocation exactly.
+    sign = pl.when(pl.col("_tp") < 0).then(-1).otherwise(1)
+    frame = frame.with_columns(sign.alias("_sign"), pl.col("_tp").abs().alias("_abs"))
     frame = frame.with_columns(
         pl.when(alloc & (pl.col("_wsum") > 0))
-        .then(pl.col("_tp").cast(I128) * pl.col("_w"))
+        .then(pl.col("_abs").cast(I128) * pl.col("_w"))
         .otherwise(None)
         .alias("_num"),
     )
@@ -97,11 +104,17 @@ def _relative(frame: pl.DataFrame) -> pl.DataFrame:
         (pl.col("_num") % pl.col("_wsum")).alias("_rem"),
     )
     frame = frame.with_columns(
-        (pl.col("_tp") - pl.col("_floor").sum().over("_ck")).alias("_left"),
+        (pl.col("_abs") - pl.col("_floor").sum().over("_ck")).alias("_left"),
     )
     ranked = frame.sort(
         ["_ck", "_rem", "line_no"], descending=[False, True, False], nulls_last=True
-    ).with_columns(pl.int_range(pl.len(), dtype=pl.Int64).over("_ck").alias("_rank"))
+    )
+    # Rank within a contract without a window: rows of a contract are adjacent after the sort.
+    index = pl.int_range(pl.len(), dtype=pl.Int64)
+    first = pl.col("_ck") != pl.col("_ck").shift(1)
+    ranked = ranked.with_columns(
+        (index - pl.when(first.fill_null(value=True)).then(index).forward_fill()).alias("_rank")
+    )
     bump = (alloc & (pl.col("_rank") < pl.col("_left"))).cast(I128)
     error = (
         pl.when(pl.col("_negw"))
@@ -114,7 +127,7 @@ def _relative(frame: pl.DataFrame) -> pl.DataFrame:
         pl.when(pl.col("_error").is_not_null())
         .then(None)
         .when(alloc & (pl.col("_wsum") > 0))
-        .then((pl.col("_floor") + bump).cast(pl.Int64))
+        .then(((pl.col("_floor") + bump) * pl.col("_sign")).cast(pl.Int64))
         .when(alloc)
         .then(0)
         .otherwise(pl.col("amount"))

@@ -27,8 +27,8 @@ def balances(
 
     liability = max(B - R, 0); asset = max(R - B, 0); scheduled = T - R;
     liability_scheduled = min(max(B - R, 0), T - R); asset_scheduled = max(T - max(B, R), 0);
-    overbilled = max(B - T, 0). For non-negative contracts with R <= T,
-    liability_scheduled + asset_scheduled = scheduled.
+    overbilled = max(B - T, 0). liability_scheduled + asset_scheduled = scheduled for any B, R,
+    T; both parts are non-negative when R <= T.
     """
     b, r, t = pl.col(billed), pl.col(recognized), pl.col(allocated)
     zero = pl.lit(0, dtype=pl.Int64)

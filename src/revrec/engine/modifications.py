@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from revrec.engine.schedules import SCHEDULE_SCHEMA, cumulative_at
+from revrec.engine.schedules import SCHEDULE_SCHEMA, cumulative_at, point_day
 
 POLICIES = ("catch_up", "prospective")
 
@@ -64,15 +64,27 @@ def prospective(
         .alias("cap")
     )
     done = cumulative_at(capped, pl.col("_mod"))
-    fresh = (
-        changed.join(done, on="line_id", how="left")
-        .with_columns(
-            (pl.col("total") - pl.col("cumulative").fill_null(0)).alias("total"),
-            pl.max_horizontal(pl.col("start"), day).alias("start"),
-            pl.lit(None, dtype=pl.Date).alias("cap"),
-        )
-        .drop("cumulative")
+    fresh = changed.join(done, on="line_id", how="left").with_columns(
+        (pl.col("total") - pl.col("cumulative").fill_null(0)).alias("total"),
+        pl.max_horizontal(pl.col("start"), day).alias("start"),
+        pl.lit(None, dtype=pl.Date).alias("cap"),
     )
+    # Nothing is recognized before the modification: a point in time that has passed, or a
+    # service that has ended, recognizes the remainder on the modification date itself.
+    passed = ((pl.col("method") == "point_in_time") | pl.col("end").is_null()) & (
+        point_day(pl.col("start"), pl.col("end"), pl.col("at")) < day
+    )
+    ended = (pl.col("method") != "point_in_time") & (pl.col("end") <= pl.col("start"))
+    on_the_day = passed | ended
+    fresh = fresh.with_columns(
+        pl.when(on_the_day)
+        .then(pl.lit("point_in_time"))
+        .otherwise(pl.col("method"))
+        .alias("method"),
+        pl.when(on_the_day).then(pl.lit("start")).otherwise(pl.col("at")).alias("at"),
+        pl.when(on_the_day).then(day).otherwise(pl.col("start")).alias("start"),
+        pl.when(on_the_day).then(None).otherwise(pl.col("end")).alias("end"),
+    ).drop("cumulative")
     keep = [c for c in capped.columns if c != "_mod"]
     untouched = prior.join(dates, on="line_id", how="anti")
     if "cap" not in untouched.columns:

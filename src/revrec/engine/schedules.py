@@ -70,41 +70,78 @@ def _prorate_weight(a: pl.Expr, b: pl.Expr) -> pl.Expr:
     return pl.when(ma == mb).then(same).otherwise(split)
 
 
-def _time_curve(d: pl.Expr) -> pl.Expr:
-    """C(d) for a time-based segment, given its columns _s, _e, _pit, total, method, convention."""
-    s, e, total = pl.col("_s"), pl.col("_e"), pl.col("total")
-    clamped = pl.min_horizontal(pl.max_horizontal(d, s), e)
-    daily = div_half_even(total.cast(I128) * (clamped - s), e - s)
-    prorate = div_half_even(total.cast(I128) * _prorate_weight(s, clamped), _prorate_weight(s, e))
-    first, last = month_of_day(s), month_of_day(e - 1)
-    months = last - first + 1
-    started = (
-        pl.when(d > s).then(pl.min_horizontal(month_of_day(d - 1) - first + 1, months)).otherwise(0)
+def _with_curve(frame: pl.DataFrame, day: pl.Expr) -> pl.DataFrame:
+    """Add `_cum` = C(day) for time-based segments (columns _s, _e, _pit, total, method,
+    convention). Staged through columns: one flat expression per step plans much faster."""
+    s, e = pl.col("_s"), pl.col("_e")
+    frame = frame.with_columns(
+        day.alias("_d"),
+        pl.min_horizontal(pl.max_horizontal(day, s), e).alias("_c"),
+        month_of_day(s).alias("_mf"),
+        month_of_day(e - 1).alias("_ml"),
+        day_of_month(s).alias("_ds"),
+        day_of_month(e - 1).alias("_dl"),
     )
-    full = div_half_even(total.cast(I128) * started, months)
-    first_counts = (day_of_month(s) <= 15) | (months == 1)
-    last_counts = (day_of_month(e - 1) > 15) | (months == 1)
+    frame = frame.with_columns(
+        (pl.col("_ml") - pl.col("_mf") + 1).alias("_months"),
+        pl.when(pl.col("_d") > s)
+        .then(month_of_day(pl.col("_d") - 1) - pl.col("_mf") + 1)
+        .otherwise(0)
+        .alias("_started"),
+    )
+    months = pl.col("_months")
+    frame = frame.with_columns(
+        pl.min_horizontal(pl.col("_started"), months).alias("_started"),
+        ((pl.col("_ds") <= 15) | (months == 1)).alias("_fc"),
+        ((pl.col("_dl") > 15) | (months == 1)).alias("_lc"),
+    )
     # When neither end month of a two-month span counts, the first month does (docs/decisions.md).
-    first_counts = first_counts | ((months == 2) & ~last_counts)
-    counted = (
-        started
-        - ((started >= 1) & ~first_counts).cast(pl.Int64)
-        - ((started == months) & ~last_counts).cast(pl.Int64)
-    )
-    counted_total = months - (~first_counts).cast(pl.Int64) - (~last_counts).cast(pl.Int64)
-    mid = div_half_even(total.cast(I128) * counted, counted_total)
-    point = pl.when(d > pl.col("_pit")).then(total).otherwise(0).cast(I128)
+    frame = frame.with_columns((pl.col("_fc") | ((months == 2) & ~pl.col("_lc"))).alias("_fc"))
+    started, fc, lc = pl.col("_started"), pl.col("_fc"), pl.col("_lc")
     method, convention = pl.col("method"), pl.col("convention")
-    return (
-        pl.when(method == "point_in_time")
-        .then(point)
-        .when(method == "ratable_daily")
-        .then(daily)
+    frame = frame.with_columns(
+        pl.when(method == "ratable_daily")
+        .then(pl.col("_c") - s)
         .when(convention == "full_month")
-        .then(full)
+        .then(started)
         .when(convention == "mid_month")
-        .then(mid)
-        .otherwise(prorate)
+        .then(
+            started
+            - ((started >= 1) & ~fc).cast(pl.Int64)
+            - ((started == months) & ~lc).cast(pl.Int64)
+        )
+        .otherwise(_prorate_weight(s, pl.col("_c")))
+        .alias("_num"),
+        pl.when(method == "ratable_daily")
+        .then(e - s)
+        .when(convention == "full_month")
+        .then(months)
+        .when(convention == "mid_month")
+        .then(months - (~fc).cast(pl.Int64) - (~lc).cast(pl.Int64))
+        .otherwise(_prorate_weight(s, e))
+        .alias("_den"),
+    )
+    point = pl.when(pl.col("_d") > pl.col("_pit")).then(pl.col("total")).otherwise(0)
+    ratable = div_half_even(pl.col("total").cast(I128) * pl.col("_num"), pl.col("_den"))
+    frame = frame.with_columns(
+        pl.when(method == "point_in_time")
+        .then(point.cast(I128))
+        .otherwise(ratable)
+        .cast(pl.Int64)
+        .alias("_cum")
+    )
+    return frame.drop("_d", "_c", "_mf", "_ml", "_ds", "_dl", "_months", "_started", "_fc",
+                      "_lc", "_num", "_den")  # fmt: skip
+
+
+def point_day(start: pl.Expr, end: pl.Expr, at: pl.Expr) -> pl.Expr:
+    """The day a point-in-time segment is recognized: start, last service day or range end."""
+    return (
+        pl.when(end.is_null() | (at == "start") | at.is_null())
+        .then(start)
+        .when(at == "end")
+        .then(end - pl.duration(days=1))
+        .otherwise(end)
     )
 
 
@@ -154,12 +191,9 @@ def _capped(day: pl.Expr) -> pl.Expr:
 def cumulative_at(segments: pl.DataFrame, day: pl.Expr) -> pl.DataFrame:
     """Revenue of time-based segments recognized before `day` (an expression over the segments'
     columns, a Date), summed per line: columns line_id, cumulative."""
-    frame = _prepare(segments)
-    at = _capped(day.cast(pl.Int64))
-    return (
-        frame.with_columns(_time_curve(at).cast(pl.Int64).alias("cumulative"))
-        .group_by("line_id", maintain_order=True)
-        .agg(pl.col("cumulative").sum())
+    frame = _with_curve(_prepare(segments), _capped(day.cast(pl.Int64)))
+    return frame.group_by("line_id", maintain_order=True).agg(
+        pl.col("_cum").sum().alias("cumulative")
     )
 
 
@@ -306,7 +340,7 @@ def _general(frame: pl.DataFrame) -> pl.DataFrame:
         .explode("period")
     )
     at = _capped(month_start_day(pl.col("period") + 1))
-    exploded = exploded.with_columns(_time_curve(at).alias("_cum"))
+    exploded = _with_curve(exploded, at)
     previous = pl.when(pl.col("period") == pl.col("_m0")).then(0).otherwise(pl.col("_cum").shift(1))
     return exploded.select(
         "line_id", "period", (pl.col("_cum") - previous).cast(pl.Int64).alias("amount")
@@ -380,8 +414,10 @@ def schedule(
     events: pl.DataFrame | None = None,
     billings: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, list[ScheduleError]]:
-    """Schedules of every segment: line_id, period (month index), amount; sorted by line, period.
+    """Schedules of every segment: line_id, period (month index), amount.
 
+    Rows come grouped by method, each in segment and period order (see time_based); lines with
+    several segments are summed and then sorted by line and period.
     Time-based segments use their own rule; event segments need `events`, upon_billing segments
     `billings` (see `event_based`, `upon_billing`). Lines with several segments are summed.
     """
