@@ -11,7 +11,7 @@ import polars as pl
 import typer
 
 from revrec.calendar import period_name
-from revrec.cli import render
+from revrec.cli import render, store_commands
 from revrec.cli.render import Format
 from revrec.errors import RevrecError
 from revrec.money import format_minor
@@ -21,8 +21,24 @@ from revrec.services import demo as demo_service
 app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_enable=False,
     help="revrec: a revenue recognition subledger (ASC 606 / IFRS 15).",
 )
+
+
+@app.callback()
+def _options(
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="database URL (default $REVREC_DATABASE_URL or ./revrec.db)"),
+    ] = None,
+    book: Annotated[str | None, typer.Option("--book", help="book name (default: primary)")] = None,
+) -> None:
+    store_commands.STATE.url = db
+    store_commands.STATE.book = book
+
+
+store_commands.register(app)
 
 FormatOption = Annotated[Format, typer.Option("--format", help="table, csv or json")]
 
@@ -75,6 +91,14 @@ def bench(
     folder: Annotated[
         Path | None, typer.Option("--folder", help="where the generated CSV is kept")
     ] = None,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            help="also time import + process of N Recurly-style billing "
+            "lines into a new database at this URL (sqlite:///file or postgresql://...)",
+        ),
+    ] = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Time read_csv of N generated lines against the engine (allocation + schedules)."""
@@ -86,19 +110,24 @@ def bench(
         if not quiet:
             typer.echo(text, err=True)
 
-    result = bench_service.run(lines, work, say)
+    if store is None:
+        result = bench_service.run(lines, work, say)
+    else:
+        result = bench_service.run_store(lines, work, store, say)
     data = result.as_json()
     if fmt is Format.json:
         render.emit_json(data)
         return
-    rows = [("read_csv", result.read_csv_s, 1.0)] + [
-        (name, seconds, result.ratios[name]) for name, seconds in result.stages.items()
+    rows = [("read_csv", round(result.read_csv_s, 3), 1.0)] + [
+        (name, round(seconds, 3), round(result.ratios[name], 2))
+        for name, seconds in result.stages.items()
     ]
     render.frame(
         pl.DataFrame(rows, schema=["stage", "seconds", "ratio_to_read_csv"], orient="row"),
         fmt,
         f"{result.lines:,} lines, {result.schedule_rows:,} schedule rows, "
-        f"{data['lines_per_s']:,} lines/s in the engine, peak RSS {result.peak_rss_mb:,.0f} MB",
+        f"{data['lines_per_s']:,} lines/s over the timed stages, "
+        f"peak RSS {result.peak_rss_mb:,.0f} MB",
     )
 
 

@@ -1,4 +1,5 @@
-"""Sales-order rows (upload names of the `revrec` mapping, all strings) to engine lines.
+"""Sales-order rows (attribute names of a sales_order mapping, all strings, plus `line`) to engine
+lines.
 
 Validation is per cell and vectorized: every problem becomes a row error (file line, column,
 value, message) and the good rows go on. No I/O: the caller reads the file.
@@ -8,126 +9,165 @@ from __future__ import annotations
 
 import polars as pl
 
+from revrec.imports.checks import (
+    ERROR_SCHEMA,
+    FIRST_DATA_LINE,
+    REQUIRED,
+    boolean,
+    check,
+    choice,
+    duplicates,
+    first_of_group,
+    free_attributes,
+    prepare,
+    required,
+    text,
+)
+from revrec.imports.mappings import KNOWN, REVREC_SALES_ORDER
+from revrec.imports.templates import with_templates
 from revrec.imports.values import currency_exponents, dates, micro_units, minor_units
 
-REQUIRED = (
-    "contract_id",
-    "customer_id",
-    "so_number",
-    "so_line_id",
-    "order_date",
-    "item_code",
-    "pob_template",
-    "amount",
-    "currency",
-)
-OPTIONAL = (
-    "service_start_date",
-    "service_end_date",
-    "quantity",
-    "list_price",
-    "ssp",
-    "exclude_from_allocation",
-    "modification_date",
-    "ssp_method",
-    "modification_policy",
-)
-ERROR_SCHEMA = {"line": pl.Int64, "column": pl.String, "value": pl.String, "message": pl.String}
-FIRST_DATA_LINE = 2  # line 1 of a file holds the headings
+__all__ = ["ERROR_SCHEMA", "FIRST_DATA_LINE", "POLICIES", "SSP_METHODS", "to_lines"]
+
+ATTRIBUTES = KNOWN["sales_order"]
+POLICIES = ("catch_up", "prospective")
+SSP_METHODS = ("residual",)
+UNKNOWN_CURRENCY = "': expected an ISO 4217 code such as USD"
+
+
+def with_currency(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add `_currency` (the code, upper case) and `_exp` (its decimals; null when unknown)."""
+    frame = frame.with_columns(text("currency").str.to_uppercase().alias("_currency"))
+    known = currency_exponents(frame["_currency"]).rename({"currency": "_currency"})
+    return frame.join(known, on="_currency", how="left", maintain_order="left")
+
+
+def unknown_currency() -> pl.Expr:
+    return pl.when(pl.col("currency").is_not_null() & pl.col("_exp").is_null()).then(
+        pl.concat_str(pl.lit("unknown currency '"), pl.col("currency"), pl.lit(UNKNOWN_CURRENCY))
+    )
 
 
 def to_lines(raw: pl.DataFrame, templates: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(good lines, row errors). raw: string columns named by upload name, in file order."""
-    for name in OPTIONAL:
-        if name not in raw.columns:
-            raw = raw.with_columns(pl.lit(None, dtype=pl.String).alias(name))
-    frame = raw.with_row_index("line", offset=FIRST_DATA_LINE).with_columns(
-        pl.col("line").cast(pl.Int64), pl.col("currency").str.strip_chars().str.to_uppercase()
-    )
-    frame = frame.join(currency_exponents(frame["currency"]), on="currency", how="left")
-    frame = frame.join(templates, on="pob_template", how="left")
-    digits = pl.col("_exp")
-    frame = minor_units(frame, "amount", "_exp", "amount_minor")
-    frame = minor_units(frame, "ssp", "_exp", "ssp_unit")
-    frame = micro_units(frame, "quantity", "quantity_micro")
+    """(good lines, row errors). raw: string columns named by attribute, `line` optional.
+
+    Good lines: contract_id, line_id, line_no, customer_id, currency, amount, quantity_micro,
+    ssp_unit, exclude, residual, pob_template, method, convention, at, start, end (exclusive),
+    order_day, then line, so_number, item_code, list_price, modification_date,
+    modification_policy, duplicate and the free attributes.
+    """
+    frame = prepare(raw, ATTRIBUTES)
+    free = free_attributes(frame, ATTRIBUTES)
+    content = [c for c in frame.columns if c != "line"]
+    frame = with_currency(frame)
+    frame, unknown_template = with_templates(frame, templates)
+    frame = minor_units(frame, "amount", "_exp", "_amount", "_currency")
+    frame = minor_units(frame, "ssp", "_exp", "_ssp", "_currency")
+    frame = minor_units(frame, "list_price", "_exp", "_list_price", "_currency")
+    frame = micro_units(frame, "quantity", "_quantity")
     order_date, order_err = dates(pl.col("order_date"))
     start, start_err = dates(pl.col("service_start_date"))
     end, end_err = dates(pl.col("service_end_date"))
+    modified, modified_err = dates(pl.col("modification_date"))
+    exclude, exclude_err = boolean("exclude_from_allocation")
     frame = frame.with_columns(
-        pl.col("quantity_micro").fill_null(1_000_000),
-        order_date.alias("order_day"),
-        start.alias("start"),
+        order_date.alias("_order_day"),
+        start.alias("_start"),
         # The file's service end is inclusive; the engine's end is exclusive.
-        (end + pl.duration(days=1)).alias("end"),
+        (end + pl.duration(days=1)).alias("_end"),
+        modified.alias("_modified"),
+        exclude.alias("_exclude"),
+        text("ssp_method").str.to_lowercase().alias("_ssp_method"),
+        text("modification_policy").str.to_lowercase().alias("_policy"),
     )
-    present = pl.col("ssp").is_not_null() & (pl.col("ssp").str.strip_chars() != "")
+    frame = duplicates(frame, "so_line_id", content)
+    frame = first_of_group(
+        frame,
+        "contract_id",
+        {"_customer_first": pl.col("customer_id"), "_currency_first": pl.col("_currency")},
+    )
     checks: dict[str, pl.Expr] = {
         **{
-            f"{name}:required": pl.when(
-                pl.col(name).is_null() | (pl.col(name).str.strip_chars() == "")
-            ).then(pl.lit("a value is required"))
-            for name in REQUIRED
+            f"{name}:required": required(name)
+            for name in (a.name for a in REVREC_SALES_ORDER.attributes if a.required)
             if name not in ("amount", "order_date")
         },
-        "currency": pl.when(pl.col("currency").is_not_null() & digits.is_null()).then(
-            pl.lit("unknown currency: expected an ISO 4217 code such as USD")
-        ),
-        "pob_template": pl.when(
-            pl.col("pob_template").is_not_null() & pl.col("method").is_null()
-        ).then(pl.lit("unknown POB template")),
-        "amount": pl.col("amount_minor_error"),
-        "ssp": pl.when(present).then(pl.col("ssp_unit_error")),
-        "quantity": pl.col("quantity_micro_error"),
-        "order_date": order_err,
+        "currency": unknown_currency(),
+        "pob_template": unknown_template,
+        "amount": pl.col("_amount_error"),
+        "ssp": pl.when(pl.col("ssp").is_not_null()).then(pl.col("_ssp_error")),
+        "list_price": pl.when(pl.col("list_price").is_not_null()).then(pl.col("_list_price_error")),
+        "quantity": pl.col("_quantity_error"),
+        "order_date": pl.when(pl.col("order_date").is_null())
+        .then(pl.lit(REQUIRED))
+        .otherwise(order_err),
         "service_start_date": pl.when(pl.col("service_start_date").is_not_null()).then(start_err),
         "service_end_date": pl.when(
             pl.col("service_end_date").is_not_null() & end_err.is_not_null()
         )
         .then(end_err)
-        .when(pl.col("end") <= pl.col("start"))
+        .when(pl.col("_end") <= pl.col("_start"))
         .then(pl.lit("service end is before service start")),
+        "modification_date": pl.when(pl.col("modification_date").is_not_null()).then(modified_err),
+        "exclude_from_allocation": exclude_err,
+        "ssp_method": choice(pl.col("_ssp_method"), "ssp_method", SSP_METHODS, "ssp_method"),
+        "modification_policy": choice(
+            pl.col("_policy"), "modification_policy", POLICIES, "modification_policy"
+        ),
+        "customer_id:contract": _disagrees("customer_id", "_customer_first", "customer"),
+        "currency:contract": _disagrees("_currency", "_currency_first", "currency"),
     }
-    frame = frame.with_columns(expr.alias(f"_err:{key}") for key, expr in checks.items())
-    errors = _collect_errors(frame, list(checks))
-    bad = errors["line"].unique().implode()
-    good = frame.filter(~pl.col("line").is_in(bad)).select(
+    good, errors = check(frame, checks)
+    good = good.select(
         "contract_id",
         pl.col("so_line_id").alias("line_id"),
         pl.col("line").alias("line_no"),
         "customer_id",
-        "currency",
-        pl.col("amount_minor").alias("amount"),
-        "quantity_micro",
-        "ssp_unit",
-        (pl.col("exclude_from_allocation").str.to_lowercase() == "true")
-        .fill_null(value=False)
-        .alias("exclude"),
-        (pl.col("ssp_method") == "residual").fill_null(value=False).alias("residual"),
+        pl.col("_currency").alias("currency"),
+        pl.col("_amount").alias("amount"),
+        pl.col("_quantity").fill_null(1_000_000).alias("quantity_micro"),
+        pl.col("_ssp").alias("ssp_unit"),
+        pl.col("_exclude").fill_null(value=False).alias("exclude"),
+        (pl.col("_ssp_method") == "residual").fill_null(value=False).alias("residual"),
         "pob_template",
-        "method",
-        "convention",
-        "at",
-        pl.col("start").fill_null(pl.col("order_day")),
-        "end",
-        "order_day",
+        pl.col("_method").alias("method"),
+        pl.col("_convention").alias("convention"),
+        pl.col("_at").alias("at"),
+        pl.col("_start").fill_null(pl.col("_order_day")).alias("start"),
+        pl.col("_end").alias("end"),
+        pl.col("_order_day").alias("order_day"),
+        "line",
+        "so_number",
+        "item_code",
+        pl.col("_list_price").alias("list_price"),
+        pl.col("_modified").alias("modification_date"),
+        pl.col("_policy").alias("modification_policy"),
+        "duplicate",
+        *(c for c in free if c not in _OUTPUT),
     )
     return good, errors
 
 
-def _collect_errors(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
-    parts = []
-    for key in keys:
-        column = key.split(":")[0]
-        found = frame.filter(pl.col(f"_err:{key}").is_not_null())
-        if found.height:
-            parts.append(
-                found.select(
-                    "line",
-                    pl.lit(column).alias("column"),
-                    pl.col(column).cast(pl.String).fill_null("").alias("value"),
-                    pl.col(f"_err:{key}").alias("message"),
-                )
-            )
-    if not parts:
-        return pl.DataFrame(schema=ERROR_SCHEMA)
-    return pl.concat(parts).sort("line", "column")
+_OUTPUT = frozenset((
+    "line_id", "line_no", "quantity_micro", "ssp_unit", "exclude", "residual", "method",
+    "convention", "at", "start", "end", "order_day", "list_price", "duplicate",
+))  # fmt: skip
+
+
+def _disagrees(cell: str, first: str, what: str) -> pl.Expr:
+    """A contract has one customer and one currency (SPEC §3): the rows after its first say so."""
+    return pl.when(
+        pl.col("contract_id").is_not_null()
+        & pl.col(cell).is_not_null()
+        & (pl.col(cell) != pl.col(first))
+    ).then(
+        pl.concat_str(
+            pl.lit("contract '"),
+            pl.col("contract_id"),
+            pl.lit(f"' has {what} '"),
+            pl.col(first),
+            pl.lit("' (line "),
+            pl.col(f"{first}_line").cast(pl.String),
+            pl.lit(f"): expected one {what} per contract"),
+        )
+    )

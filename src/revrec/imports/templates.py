@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from revrec.imports.checks import names
+
 
 @dataclass(frozen=True)
 class PobTemplate:
@@ -42,3 +44,23 @@ def template_frame(templates: tuple[PobTemplate, ...] = DEFAULT_TEMPLATES) -> pl
         },
         orient="row",
     )
+
+
+def with_templates(frame: pl.DataFrame, templates: pl.DataFrame) -> tuple[pl.DataFrame, pl.Expr]:
+    """Join each row's `pob_template` to `_method`, `_convention`, `_at`; and the message for a
+    template name that is given but unknown."""
+    known = templates.select(
+        "pob_template",
+        pl.col("method").alias("_method"),
+        pl.col("convention").alias("_convention"),
+        pl.col("at").alias("_at"),
+    ).unique("pob_template", keep="first", maintain_order=True)
+    shown = names(known["pob_template"].drop_nulls().to_list())
+    message = pl.when(pl.col("pob_template").is_not_null() & pl.col("_method").is_null()).then(
+        pl.concat_str(
+            pl.lit("unknown POB template '"),
+            pl.col("pob_template"),
+            pl.lit(f"': expected one of {shown or '(no templates are set up)'}"),
+        )
+    )
+    return frame.join(known, on="pob_template", how="left", maintain_order="left"), message

@@ -24,13 +24,20 @@ def currency_exponents(currencies: pl.Series) -> pl.DataFrame:
     return pl.DataFrame(known, schema={"currency": pl.String, "_exp": pl.Int64}, orient="row")
 
 
-def minor_units(frame: pl.DataFrame, text: str, digits: str, out: str) -> pl.DataFrame:
+def minor_units(
+    frame: pl.DataFrame, text: str, digits: str, out: str, currency: str | None = None
+) -> pl.DataFrame:
     """Add `out` (minor units, Int64) and `out`_error for the major-unit strings in `text`.
+
+    `digits` names the column of the currency's decimals; `currency`, when given, the column of
+    its code, so a message can say "too many decimals: USD allows 2".
 
     "12.5" with 2 digits is 1250; "1.234" with 2 digits is an error, never a rounding. Trailing
     zeros past the currency's decimals lose nothing ("1.230" USD is 1.23) and are accepted.
     Work is staged through temporary columns so each regex runs once per cell.
     """
+    if frame.get_column(text).null_count() == frame.height:
+        return _empty(frame, out, "a value is required")
     cell, places = pl.col(text), pl.col(digits)
     frame = frame.with_columns(cell.str.extract_groups(_AMOUNT).alias("_parts"))
     frame = frame.with_columns(
@@ -62,7 +69,11 @@ def minor_units(frame: pl.DataFrame, text: str, digits: str, out: str) -> pl.Dat
         .when(~shaped)
         .then(pl.lit("expected an amount like 1234.56"))
         .when(frac.str.len_chars() > places)
-        .then(pl.format("too many decimals: the currency allows {}", places))
+        .then(
+            pl.format("too many decimals: {} allows {}", pl.col(currency), places)
+            if currency
+            else pl.format("too many decimals: the currency allows {}", places)
+        )
         .otherwise(None)
     )
     frame = frame.with_columns(
@@ -76,6 +87,8 @@ def minor_units(frame: pl.DataFrame, text: str, digits: str, out: str) -> pl.Dat
 
 def micro_units(frame: pl.DataFrame, text: str, out: str) -> pl.DataFrame:
     """Add `out` (the decimal x 1e6, Int64; null when the cell is empty) and `out`_error."""
+    if frame.get_column(text).null_count() == frame.height:
+        return _empty(frame, out, None)
     cell = pl.col(text)
     frame = frame.with_columns(cell.str.extract_groups(_AMOUNT).alias("_parts"))
     frame = frame.with_columns(
@@ -106,6 +119,14 @@ def micro_units(frame: pl.DataFrame, text: str, out: str) -> pl.DataFrame:
     return frame.with_columns(
         pl.when(cell.is_not_null() & pl.col(f"{out}_error").is_null()).then(pl.col(out)).alias(out)
     ).drop("_parts", "_sign", "_whole", "_frac")
+
+
+def _empty(frame: pl.DataFrame, out: str, message: str | None) -> pl.DataFrame:
+    """An all-empty column (an absent optional one, say) needs no regex: nulls and `message`."""
+    return frame.with_columns(
+        pl.lit(None, dtype=pl.Int64).alias(out),
+        pl.lit(message, dtype=pl.String).alias(f"{out}_error"),
+    )
 
 
 def dates(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:

@@ -1,0 +1,358 @@
+"""CLI commands over the store: init, setup, import, stage, jobs, process, period (SPEC §11.1).
+
+Each command opens the database, calls one service in a transaction, and renders the result.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import sqlalchemy as sa
+import typer
+import yaml
+
+from revrec.cli import render
+from revrec.cli.render import Format
+from revrec.errors import InputError
+from revrec.services import jobs as job_service
+from revrec.services import process as process_service
+from revrec.services import setup as setup_service
+from revrec.services import stage as stage_service
+from revrec.services.imports import import_file
+from revrec.store import db
+from revrec.store import schema as t
+
+FormatOption = Annotated[Format, typer.Option("--format", help="table, csv or json")]
+
+
+class State:
+    url: str | None = None
+    book: str | None = None
+
+
+STATE = State()
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "revrec"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _engine(*, check: bool = True) -> sa.Engine:
+    made = db.engine(STATE.url)
+    if check:
+        db.check_current(made)
+    return made
+
+
+def init(
+    first_period: Annotated[str | None, typer.Option("--first-period", help="YYYY-MM")] = None,
+    currency: Annotated[str, typer.Option("--currency")] = "USD",
+    demo: Annotated[bool, typer.Option("--demo", help="also load the demo data")] = False,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Create (or migrate) the database and the primary book with its first open period."""
+    engine = _engine(check=False)
+    db.migrate(engine)
+    if demo and first_period is None:
+        from revrec.services.demo_store import DEMO_FIRST_PERIOD  # noqa: PLC0415
+
+        first_period = DEMO_FIRST_PERIOD
+    with engine.begin() as conn:
+        result = setup_service.init(
+            conn, today=_now().date(), first_period=first_period, currency=currency, user=_user()
+        )
+    if demo:
+        from revrec.services.demo_store import load_demo  # noqa: PLC0415
+
+        load_demo(engine, user=_user(), now=_now())
+    data = {"book": result.book, "open_period": result.open_period, "created": result.created}
+    if fmt is Format.json:
+        render.emit_json(data)
+    else:
+        verb = "created" if result.created else "already set up"
+        typer.echo(
+            f"{db.database_url(STATE.url)}: book {result.book} {verb}, "
+            f"open period {result.open_period}"
+        )
+
+
+setup_app = typer.Typer(no_args_is_help=True, help="Load setup data (books, templates, SSP...).")
+
+
+@setup_app.command("load")
+def setup_load(file: Path, fmt: FormatOption = Format.table) -> None:
+    """Apply a YAML setup file (SPEC §2.1); loading the same file twice changes nothing."""
+    try:
+        document = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise InputError(f"{file}: cannot read the setup file: {error}") from None
+    with _engine().begin() as conn:
+        counts = setup_service.load(conn, document or {}, user=_user())
+    if fmt is Format.json:
+        render.emit_json({"file": str(file), "loaded": counts})
+    else:
+        typer.echo(f"{file}: loaded " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+
+
+import_app = typer.Typer(no_args_is_help=True, help="Import transactions or events.")
+
+
+def _import(
+    path: Path,
+    upload_type: str,
+    mapping: str,
+    fmt: Format,
+    event: str | None = None,
+    name: str | None = None,
+) -> None:
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    engine = _engine()
+    with engine.begin() as conn:
+        summary = import_file(
+            conn,
+            path,
+            upload_type,
+            mapping_name=mapping,
+            user=_user(),
+            now=_now(),
+            event_name=event,
+            name=name,
+        )
+    if not summary.unchanged:
+        process_service.run(engine, user=_user(), now=_now())
+        with engine.connect() as conn:
+            statuses: dict[str, int] = dict(
+                conn.execute(
+                    sa.select(t.stage_rows.c.status, sa.func.count())
+                    .where(t.stage_rows.c.file_id == summary.file_id)
+                    .group_by(t.stage_rows.c.status)
+                ).all()
+            )
+            summary.processed = statuses.get("processed", 0) - summary.duplicate
+            summary.pending = statuses.get("pending", 0)
+            summary.future = statuses.get("future", 0)
+            summary.error = statuses.get("error", 0)
+            summary.notes.extend(stage_service.pending_notes(conn))
+            errors = conn.execute(
+                sa.select(t.stage_rows.c.line, t.stage_rows.c.messages)
+                .where(
+                    (t.stage_rows.c.file_id == summary.file_id) & (t.stage_rows.c.status == "error")
+                )
+                .order_by(t.stage_rows.c.line)
+            ).all()
+            import json  # noqa: PLC0415
+
+            summary.errors = [{"line": r.line, "messages": json.loads(r.messages)} for r in errors]
+    if fmt is Format.json:
+        render.emit_json(summary.as_json())
+        return
+    typer.echo(
+        f"{summary.file}: {summary.rows_read} rows read, {summary.processed} processed, "
+        f"{summary.future} future, {summary.pending} pending, {summary.error} error, "
+        f"{summary.duplicate} duplicate"
+    )
+    for note in summary.notes:
+        typer.echo(f"note: {note}")
+    for row in summary.errors[:50]:
+        for message in row["messages"]:  # type: ignore[attr-defined]
+            typer.echo(
+                f"{summary.file}:{row['line']}: {message['column']} "
+                f"{message['value']!r}: {message['message']}",
+                err=True,
+            )
+    if len(summary.errors) > 50:
+        typer.echo(
+            f"... and {len(summary.errors) - 50} more rows in error: "
+            "see `revrec stage list --status error`",
+            err=True,
+        )
+
+
+@import_app.command("transactions")
+def import_transactions(
+    file: Path,
+    upload_type: Annotated[str, typer.Option("--type", help="sales_order, billing or cost")],
+    mapping: Annotated[str, typer.Option("--mapping", help="attribute mapping")] = "revrec",
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Import a sales-order, billing or cost file (CSV or XLSX) into the stage area."""
+    if upload_type not in ("sales_order", "billing", "cost"):
+        raise InputError(f"--type {upload_type!r}: expected sales_order, billing or cost")
+    _import(file, upload_type, mapping, fmt)
+
+
+@import_app.command("events")
+def import_events(
+    file: Path,
+    event: Annotated[str, typer.Option("--event", help="the event defined on POB templates")],
+    name: Annotated[str | None, typer.Option("--name", help="default: the file name")] = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Import an event file for one event into the stage area."""
+    _import(file, "event", "revrec", fmt, event=event, name=name)
+
+
+stage_app = typer.Typer(no_args_is_help=True, help="The stage area: rows waiting or in error.")
+
+
+@stage_app.command("list")
+def stage_list(
+    tab: Annotated[str | None, typer.Option("--tab")] = None,
+    status: Annotated[str | None, typer.Option("--status")] = None,
+    file: Annotated[str | None, typer.Option("--file")] = None,
+    text: Annotated[str | None, typer.Option("--text")] = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """List stage rows with their status and messages."""
+    with _engine().connect() as conn:
+        listing = stage_service.list_rows(conn, tab=tab, status=status, file=file, text=text)
+    if fmt is Format.json:
+        render.emit_json({"rows": listing.rows, "notes": listing.notes})
+        return
+    shown = [
+        {
+            **{k: v for k, v in row.items() if k != "messages"},
+            "messages": "; ".join(
+                f"{m['column']} {m['value']!r}: {m['message']}" for m in row["messages"]
+            ),
+        }
+        for row in listing.rows
+    ]
+    render.frame(
+        pl.DataFrame(shown, infer_schema_length=None)
+        if shown
+        else pl.DataFrame(schema={"row_id": pl.Int64}),
+        fmt,
+    )
+    if fmt is Format.table:
+        for note in listing.notes:
+            typer.echo(f"note: {note}")
+
+
+@stage_app.command("delete")
+def stage_delete(
+    row_ids: list[int],
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+) -> None:
+    """Delete stage rows (kept as deleted, audit-logged); asks for confirmation."""
+    if not yes:
+        if not sys.stdin.isatty():
+            raise InputError("deleting needs confirmation: add --yes")
+        typer.confirm(f"Delete {len(row_ids)} stage rows?", abort=True)
+    with _engine().begin() as conn:
+        count = stage_service.delete_rows(conn, row_ids, user=_user(), now=_now())
+    typer.echo(f"deleted {count} stage rows")
+
+
+jobs_app = typer.Typer(no_args_is_help=True, help="Scheduled jobs.")
+
+
+@jobs_app.command("list")
+def jobs_list(fmt: FormatOption = Format.table) -> None:
+    """List the jobs, whether active, and their last run."""
+    with _engine().connect() as conn:
+        rows = job_service.list_jobs(conn)
+    render.frame(
+        pl.DataFrame(rows, infer_schema_length=None).with_columns(
+            pl.col("last_run_at").cast(pl.String)
+        ),
+        fmt,
+    )
+
+
+@jobs_app.command("run")
+def jobs_run(name: str, fmt: FormatOption = Format.table) -> None:
+    """Run one job now, active or not."""
+    if name not in process_service.JOB_ORDER:
+        raise InputError(
+            f"unknown job {name!r}: expected one of {', '.join(process_service.JOB_ORDER)}"
+        )
+    _render_runs(process_service.run(_engine(), user=_user(), now=_now(), only=name), fmt)
+
+
+@jobs_app.command("enable")
+def jobs_enable(name: str) -> None:
+    """Make a job active."""
+    with _engine().begin() as conn:
+        job_service.set_active(conn, name, active=True, user=_user())
+    typer.echo(f"job {name} is active")
+
+
+@jobs_app.command("disable")
+def jobs_disable(name: str) -> None:
+    """Make a job inactive: its rows wait in the stage area."""
+    with _engine().begin() as conn:
+        job_service.set_active(conn, name, active=False, user=_user())
+    typer.echo(f"job {name} is inactive")
+
+
+def process(fmt: FormatOption = Format.table) -> None:
+    """Run the active jobs once, now."""
+    _render_runs(process_service.run(_engine(), user=_user(), now=_now()), fmt)
+
+
+def _render_runs(results: list[process_service.JobResult], fmt: Format) -> None:
+    rows = [r.as_json() for r in results]
+    if fmt is Format.json:
+        render.emit_json({"rows": rows})
+        return
+    render.frame(
+        pl.DataFrame(
+            [{k: v for k, v in r.items() if k != "notes"} for r in rows],
+            schema={
+                "job": pl.String,
+                "processed": pl.Int64,
+                "error": pl.Int64,
+                "duplicate": pl.Int64,
+                "posted_lines": pl.Int64,
+            },
+        ),
+        fmt,
+    )
+    for r in results:
+        for note in r.notes:
+            typer.echo(f"{r.job}: {note}", err=True)
+
+
+period_app = typer.Typer(no_args_is_help=True, help="Accounting periods.")
+
+
+@period_app.command("status")
+def period_status(fmt: FormatOption = Format.table) -> None:
+    """Every period of every book with its status (future, open, closed)."""
+    with _engine().connect() as conn:
+        rows = [
+            {"book": r.book, "period": r.period, "status": r.status}
+            for r in conn.execute(
+                sa.select(t.periods.c.book, t.periods.c.period, t.periods.c.status).order_by(
+                    t.periods.c.book, t.periods.c.period
+                )
+            )
+        ]
+    render.frame(
+        pl.DataFrame(rows, schema={"book": pl.String, "period": pl.String, "status": pl.String}),
+        fmt,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(init)
+    app.add_typer(setup_app, name="setup")
+    app.add_typer(import_app, name="import")
+    app.add_typer(stage_app, name="stage")
+    app.add_typer(jobs_app, name="jobs")
+    app.command()(process)
+    app.add_typer(period_app, name="period")

@@ -1,0 +1,282 @@
+"""Importing a file into the stage area (SPEC §4): header check, row validation, statuses.
+
+One database transaction per file: either every row of the file is staged, or none is.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+import sqlalchemy as sa
+
+from revrec.errors import InputError, StateError
+from revrec.imports import billings, costs, events, sales_orders
+from revrec.imports.files import file_sha256, read_upload
+from revrec.imports.mappings import Mapping, check_headers
+from revrec.imports.values import dates
+from revrec.services.mappings import get_mapping
+from revrec.services.setup import open_period
+from revrec.services.stage import TAB_OF_TYPE
+from revrec.store import schema as t
+from revrec.store.audit import record
+from revrec.store.bulk import insert_frame, read_frame
+
+UPLOAD_TYPES = ("sales_order", "billing", "cost", "event")
+KEY_OF_TYPE = {
+    "sales_order": "so_line_id",
+    "billing": "doc_line_id",
+    "cost": "cost_id",
+    "event": "event_id",
+}
+DATE_OF_TYPE = {
+    "sales_order": "order_date",
+    "billing": "doc_date",
+    "cost": "cost_date",
+    "event": "event_date",
+}
+
+
+@dataclass
+class ImportSummary:
+    file: str
+    rows_read: int = 0
+    processed: int = 0
+    future: int = 0
+    pending: int = 0
+    error: int = 0
+    duplicate: int = 0
+    unchanged: bool = False
+    file_id: int | None = None
+    notes: list[str] = field(default_factory=list)
+    errors: list[dict[str, object]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "rows_read": self.rows_read,
+            "processed": self.processed,
+            "future": self.future,
+            "pending": self.pending,
+            "error": self.error,
+            "duplicate": self.duplicate,
+        }
+
+
+def templates_frame(conn: sa.Connection) -> pl.DataFrame:
+    rows = conn.execute(sa.select(t.pob_templates)).all()
+    return pl.DataFrame(
+        [(r.name, r.method, r.params.get("convention"), r.params.get("at")) for r in rows],
+        schema={
+            "pob_template": pl.String,
+            "method": pl.String,
+            "convention": pl.String,
+            "at": pl.String,
+        },
+        orient="row",
+    )
+
+
+def _validate(
+    upload_type: str,
+    raw: pl.DataFrame,
+    conn: sa.Connection,
+    mapping: Mapping,
+    event_name: str | None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    templates = templates_frame(conn)
+    if upload_type == "sales_order":
+        return sales_orders.to_lines(raw, templates)
+    if upload_type == "billing":
+        return billings.to_billings(raw, templates, mapping.name)
+    if upload_type == "cost":
+        return costs.to_costs(raw)
+    return events.to_events(raw, event_name or "")
+
+
+def import_file(
+    conn: sa.Connection,
+    path: Path,
+    upload_type: str,
+    *,
+    mapping_name: str = "revrec",
+    user: str,
+    now: datetime,
+    event_name: str | None = None,
+    name: str | None = None,
+) -> ImportSummary:
+    """Stage every row of the file; good rows become pending or future, bad ones error."""
+    if upload_type not in UPLOAD_TYPES:
+        raise InputError(f"unknown type {upload_type!r}: expected one of {', '.join(UPLOAD_TYPES)}")
+    display = name or path.name
+    if upload_type == "event":
+        _check_event_name(conn, event_name)
+    digest = file_sha256(path)
+    seen = conn.execute(
+        sa.select(t.files.c.file_id, t.files.c.rows_read).where(
+            (t.files.c.sha256 == digest)
+            & (t.files.c.upload_type == upload_type)
+            & (
+                (t.files.c.event_name == event_name)
+                if event_name
+                else t.files.c.event_name.is_(None)
+            )
+        )
+    ).first()
+    if seen is not None:
+        return ImportSummary(
+            display,
+            rows_read=seen.rows_read,
+            duplicate=seen.rows_read,
+            unchanged=True,
+            file_id=seen.file_id,
+            notes=["the same file was imported before: nothing changed"],
+        )
+    mapping = get_mapping(conn, mapping_name, upload_type)
+    raw = read_upload(path)
+    headings = [c for c in raw.columns if c != "line"]
+    renames = check_headers(headings, mapping)
+    raw = raw.rename({k: v for k, v in renames.items() if k != v})
+    good, errors = _validate(upload_type, raw, conn, mapping, event_name)
+    upload_names = {a.name: a.upload_name for a in mapping.attributes}
+    summary = ImportSummary(display, rows_read=raw.height)
+    inserted = conn.execute(
+        t.files.insert().values(
+            name=display,
+            sha256=digest,
+            upload_type=upload_type,
+            mapping=mapping.name,
+            event_name=event_name,
+            uploaded_by=user,
+            uploaded_at=now,
+            rows_read=raw.height,
+        )
+    ).inserted_primary_key
+    if inserted is None:
+        raise StateError("the file card was not saved")
+    file_id = int(inserted[0])
+    summary.file_id = int(file_id)
+    stage = _stage_frame(conn, raw, good, errors, upload_type, upload_names, file_id)
+    insert_frame(conn, t.stage_rows, stage)
+    counts = dict(stage.group_by("status").len().iter_rows())
+    summary.future = counts.get("future", 0)
+    summary.pending = counts.get("pending", 0)
+    summary.error = counts.get("error", 0)
+    summary.duplicate = int(stage["_duplicate"].sum())
+    summary.errors = _error_rows(stage)
+    record(conn, user, "import", f"file:{file_id}", None, summary.as_json())
+    return summary
+
+
+def _check_event_name(conn: sa.Connection, event_name: str | None) -> None:
+    builtin = {"upon_billing", "upon_booking", "expiration"}
+    names = set(builtin)
+    for row in conn.execute(sa.select(t.pob_templates.c.events)):
+        names.update(row.events or [])
+    if not event_name:
+        raise InputError(f"an event file needs --event: one of {', '.join(sorted(names))}")
+    if event_name not in names:
+        raise InputError(
+            f"unknown event {event_name!r}: expected one of {', '.join(sorted(names))}"
+        )
+
+
+def _stage_frame(
+    conn: sa.Connection,
+    raw: pl.DataFrame,
+    good: pl.DataFrame,
+    errors: pl.DataFrame,
+    upload_type: str,
+    upload_names: dict[str, str],
+    file_id: int,
+) -> pl.DataFrame:
+    """One stage row per file row: key, accounting date, period, status, messages, data."""
+    key = KEY_OF_TYPE[upload_type]
+    attrs = [c for c in raw.columns if c != "line"]
+    accounting, _ = dates(pl.col(DATE_OF_TYPE[upload_type]))
+    if upload_type == "sales_order" and "modification_date" in raw.columns:
+        modified, _ = dates(pl.col("modification_date"))
+        accounting = pl.coalesce(modified, accounting)
+    frame = raw.with_columns(
+        accounting.alias("accounting_date"),
+        pl.struct(attrs).struct.json_encode().alias("data"),
+        pl.col(key).fill_null("").alias("key") if key in raw.columns else pl.lit("").alias("key"),
+    )
+    if upload_type == "event" and "event_id" in good.columns:
+        frame = frame.join(
+            good.select("line", pl.col("event_id").alias("_eid")), on="line", how="left"
+        ).with_columns(pl.coalesce("_eid", "key").alias("key"))
+    messages = (
+        errors.with_columns(
+            pl.col("column").replace(upload_names).alias("column"),
+        )
+        .group_by("line")
+        .agg(pl.struct("column", "value", "message").alias("_m"))
+        .with_columns(
+            pl.col("_m").list.eval(pl.element().struct.json_encode()).list.join(",").alias("_m")
+        )
+        .select("line", pl.format("[{}]", pl.col("_m")).alias("_messages"))
+    )
+    duplicate = (
+        good.select("line", pl.col("duplicate").alias("_duplicate"))
+        if "duplicate" in good.columns
+        else good.select("line", pl.lit(value=False).alias("_duplicate"))
+    )
+    frame = frame.join(messages, on="line", how="left").join(duplicate, on="line", how="left")
+    period_index = open_period(conn)
+    frame = frame.with_columns(
+        pl.col("accounting_date").dt.strftime("%Y-%m").alias("period"),
+        pl.col("_duplicate").fill_null(value=False),
+    )
+    status = (
+        pl.when(pl.col("_messages").is_not_null())
+        .then(pl.lit("error"))
+        .when(pl.col("_duplicate"))
+        .then(pl.lit("processed"))
+        .when(pl.col("period") > period_index)
+        .then(pl.lit("future"))
+        .otherwise(pl.lit("pending"))
+    )
+    duplicate_note = (
+        '[{"column":"","value":"","message":"duplicate of an identical row in this file: skipped"}]'
+    )
+    return frame.with_columns(
+        status.alias("status"),
+        pl.lit(file_id).alias("file_id"),
+        pl.lit(TAB_OF_TYPE[upload_type]).alias("tab"),
+        pl.when(pl.col("_messages").is_not_null())
+        .then(pl.col("_messages"))
+        .when(pl.col("_duplicate"))
+        .then(pl.lit(duplicate_note))
+        .otherwise(pl.lit("[]"))
+        .alias("messages"),
+    ).select(
+        "file_id",
+        "tab",
+        "line",
+        "status",
+        "key",
+        "accounting_date",
+        "period",
+        "data",
+        "messages",
+        "_duplicate",
+    )
+
+
+def _error_rows(stage: pl.DataFrame) -> list[dict[str, object]]:
+    found = stage.filter(pl.col("status") == "error").select("line", "messages")
+    return [{"line": line, "messages": json.loads(m)} for line, m in found.iter_rows()]
+
+
+def stage_rows_of(conn: sa.Connection, file_id: int) -> pl.DataFrame:
+    s = t.stage_rows
+    return read_frame(
+        conn,
+        sa.select(s.c.row_id, s.c.line, s.c.status, s.c.key)
+        .where(s.c.file_id == file_id)
+        .order_by(s.c.line),
+    )

@@ -1,0 +1,47 @@
+"""Scheduled jobs (SPEC §2): transaction_import, event_import, revenue_process."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from revrec.errors import InputError
+from revrec.store import schema as t
+from revrec.store.audit import record
+
+
+def list_jobs(conn: sa.Connection) -> list[dict[str, Any]]:
+    j = t.jobs
+    return [
+        {
+            "name": r.name,
+            "active": r.active,
+            "every": r.every,
+            "cron": r.cron,
+            "last_run_at": r.last_run_at,
+            "last_result": r.last_result,
+        }
+        for r in conn.execute(sa.select(j).order_by(j.c.name))
+    ]
+
+
+def set_active(conn: sa.Connection, name: str, active: bool, *, user: str) -> None:
+    j = t.jobs
+    before = conn.execute(sa.select(j.c.active).where(j.c.name == name)).scalar()
+    if before is None:
+        names = [r.name for r in conn.execute(sa.select(j.c.name))]
+        raise InputError(f"unknown job {name!r}: expected one of {', '.join(sorted(names))}")
+    conn.execute(j.update().where(j.c.name == name).values(active=active))
+    record(
+        conn,
+        user,
+        "job.enable" if active else "job.disable",
+        f"job:{name}",
+        {"active": before},
+        {"active": active},
+    )
+
+
+def is_active(conn: sa.Connection, name: str) -> bool:
+    return bool(conn.execute(sa.select(t.jobs.c.active).where(t.jobs.c.name == name)).scalar())

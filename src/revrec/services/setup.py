@@ -1,0 +1,374 @@
+"""Setting up a subledger: `init` and `setup load` (SPEC §2, §2.1). Idempotent.
+
+Each function takes an open Connection (one transaction) and plain values; the shells parse
+arguments and files.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from revrec.calendar import month_index, parse_period, period_name
+from revrec.engine.schedules import CONVENTIONS, METHODS, POINTS
+from revrec.errors import ConfigError, InputError
+from revrec.imports.templates import DEFAULT_TEMPLATES
+from revrec.money import exponent, parse
+from revrec.store import schema as t
+from revrec.store.audit import record
+
+ACCOUNT_ROLES = (
+    "accounts_receivable",
+    "deferred_revenue",
+    "contract_asset",
+    "revenue",
+    "contract_cost_asset",
+    "contract_cost_expense",
+    "billing_clearing",
+)
+DEFAULT_ACCOUNTS = {
+    "accounts_receivable": "1200",
+    "deferred_revenue": "2400",
+    "contract_asset": "1300",
+    "revenue": "4000",
+    "contract_cost_asset": "1500",
+    "contract_cost_expense": "6100",
+    "billing_clearing": "1250",
+}
+JOBS = ("transaction_import", "event_import", "revenue_process")
+POLICIES = ("catch_up", "prospective")
+PRIMARY = "PRIMARY"
+
+
+@dataclass(frozen=True)
+class InitResult:
+    book: str
+    open_period: str
+    created: bool
+
+
+def init(
+    conn: sa.Connection, *, today: date, first_period: str | None, currency: str, user: str
+) -> InitResult:
+    """Create the primary book, its first open period, default accounts, templates and jobs."""
+    exponent(currency)
+    existing = conn.execute(sa.select(t.books.c.name).where(t.books.c.is_primary)).scalar()
+    if existing is not None:
+        open_period = conn.execute(
+            sa.select(t.periods.c.period).where(
+                (t.periods.c.book == existing) & (t.periods.c.status == "open")
+            )
+        ).scalar()
+        return InitResult(existing, open_period or "", created=False)
+    period = period_name(parse_period(first_period) if first_period else month_index(today))
+    _add_book(conn, PRIMARY, currency, primary=True, period=period)
+    for role, code in DEFAULT_ACCOUNTS.items():
+        conn.execute(
+            t.accounts.insert().values(
+                book="", scope="default", scope_key="", role=role, gl_code=code
+            )
+        )
+    for template in DEFAULT_TEMPLATES:
+        params = {k: v for k, v in (("convention", template.convention), ("at", template.at)) if v}
+        conn.execute(
+            t.pob_templates.insert().values(
+                name=template.name,
+                method=template.method,
+                params=params,
+                events=list(template.events),
+            )
+        )
+    for job in JOBS:
+        conn.execute(t.jobs.insert().values(name=job, active=True, every="1h"))
+    conn.execute(t.settings.insert().values(key="modification_policy", value="catch_up"))
+    record(conn, user, "init", f"book:{PRIMARY}", None, {"open_period": period})
+    return InitResult(PRIMARY, period, created=True)
+
+
+def _add_book(
+    conn: sa.Connection,
+    name: str,
+    currency: str,
+    *,
+    primary: bool,
+    period: str,
+    independent: bool = False,
+    methods: dict[str, str] | None = None,
+) -> None:
+    conn.execute(
+        t.books.insert().values(
+            name=name,
+            is_primary=primary,
+            currency=currency.upper(),
+            independent=independent,
+            methods=methods or {},
+        )
+    )
+    conn.execute(t.periods.insert().values(book=name, period=period, status="open"))
+
+
+def open_period(conn: sa.Connection, book: str | None = None) -> str:
+    """The open period of a book (default: the primary book)."""
+    query = sa.select(t.periods.c.period).join(t.books, t.books.c.name == t.periods.c.book)
+    query = query.where(t.periods.c.status == "open")
+    query = query.where(t.books.c.name == book if book else t.books.c.is_primary)
+    found = conn.execute(query).scalar()
+    if found is None:
+        raise ConfigError("no open period: run `revrec init` first")
+    return str(found)
+
+
+def load(conn: sa.Connection, document: dict[str, Any], *, user: str) -> dict[str, int]:
+    """Apply a setup document (the YAML of SPEC §2.1); returns counts per section."""
+    if not isinstance(document, dict):
+        raise InputError("a setup file is a YAML mapping with keys such as books, pob_templates")
+    known = {
+        "books",
+        "accounts",
+        "defaults",
+        "pob_templates",
+        "ssp",
+        "contract_policies",
+        "jobs",
+        "mappings",
+    }
+    unknown = sorted(set(document) - known)
+    if unknown:
+        raise InputError(f"unknown setup keys {unknown}: expected some of {sorted(known)}")
+    counts: dict[str, int] = {}
+    loaders = (
+        ("books", _load_books),
+        ("accounts", _load_accounts),
+        ("defaults", _load_defaults),
+        ("pob_templates", _load_templates),
+        ("ssp", _load_ssp),
+        ("contract_policies", _load_policies),
+        ("jobs", _load_jobs),
+    )
+    for key, loader in loaders:
+        if key in document and document[key] is not None:
+            counts[key] = loader(conn, document[key])
+    if "mappings" in document and document["mappings"] is not None:
+        from revrec.services.mappings import load_mappings  # noqa: PLC0415 - optional section
+
+        counts["mappings"] = load_mappings(conn, document["mappings"])
+    record(conn, user, "setup.load", "setup", None, counts)
+    return counts
+
+
+def _rows(value: Any, key: str) -> list[dict[str, Any]]:
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise InputError(f"setup key {key!r} must be a list of mappings")
+    return value
+
+
+def _load_books(conn: sa.Connection, value: Any) -> int:
+    rows = _rows(value, "books")
+    current_primary = conn.execute(sa.select(t.books.c.name).where(t.books.c.is_primary)).scalar()
+    if current_primary is None:
+        raise ConfigError("run `revrec init` before loading books")
+    period = open_period(conn)
+    for row in rows:
+        name = str(row.get("name") or "").strip()
+        if not name:
+            raise InputError("every book needs a name")
+        currency = str(row.get("currency") or "USD").upper()
+        exponent(currency)
+        methods = row.get("methods") or {}
+        if row.get("primary"):
+            if name != current_primary:
+                conn.execute(
+                    t.periods.update().where(t.periods.c.book == current_primary).values(book=name)
+                )
+                conn.execute(
+                    t.books.update().where(t.books.c.name == current_primary).values(name=name)
+                )
+                current_primary = name
+            conn.execute(
+                t.books.update()
+                .where(t.books.c.name == name)
+                .values(currency=currency, methods=methods)
+            )
+            continue
+        exists = conn.execute(sa.select(t.books.c.name).where(t.books.c.name == name)).scalar()
+        if exists:
+            conn.execute(
+                t.books.update()
+                .where(t.books.c.name == name)
+                .values(
+                    currency=currency,
+                    methods=methods,
+                    independent=bool(row.get("independent", False)),
+                )
+            )
+        else:
+            _add_book(
+                conn,
+                name,
+                currency,
+                primary=False,
+                period=period,
+                independent=bool(row.get("independent", False)),
+                methods=methods,
+            )
+    return len(rows)
+
+
+def _set_account(
+    conn: sa.Connection, book: str, scope: str, key: str, role: str, code: Any
+) -> None:
+    if role not in ACCOUNT_ROLES:
+        raise InputError(f"unknown account role {role!r}: expected one of {list(ACCOUNT_ROLES)}")
+    where = (
+        (t.accounts.c.book == book)
+        & (t.accounts.c.scope == scope)
+        & (t.accounts.c.scope_key == key)
+        & (t.accounts.c.role == role)
+    )
+    conn.execute(t.accounts.delete().where(where))
+    conn.execute(
+        t.accounts.insert().values(
+            book=book, scope=scope, scope_key=key, role=role, gl_code=str(code)
+        )
+    )
+
+
+def _load_accounts(conn: sa.Connection, value: Any) -> int:
+    if not isinstance(value, dict):
+        raise InputError("setup key 'accounts' must map account roles to GL codes")
+    for role, code in value.items():
+        _set_account(conn, "", "default", "", role, code)
+    return len(value)
+
+
+def _load_defaults(conn: sa.Connection, value: Any) -> int:
+    if not isinstance(value, dict):
+        raise InputError("setup key 'defaults' must be a mapping")
+    policy = value.get("modification_policy")
+    if policy is not None:
+        if policy not in POLICIES:
+            raise InputError(f"modification_policy {policy!r}: expected one of {list(POLICIES)}")
+        conn.execute(t.settings.delete().where(t.settings.c.key == "modification_policy"))
+        conn.execute(t.settings.insert().values(key="modification_policy", value=policy))
+    return len(value)
+
+
+def validate_template(row: dict[str, Any]) -> tuple[str, str, dict[str, str], list[str]]:
+    name = str(row.get("name") or "").strip()
+    method = str(row.get("method") or "")
+    if not name:
+        raise InputError("every POB template needs a name")
+    if method not in METHODS:
+        raise InputError(f"template {name!r}: method {method!r}, expected one of {list(METHODS)}")
+    params = {str(k): str(v) for k, v in (row.get("params") or {}).items()}
+    if method == "ratable_monthly":
+        params.setdefault("convention", "prorate_days")
+        if params["convention"] not in CONVENTIONS:
+            raise InputError(f"template {name!r}: convention expected one of {list(CONVENTIONS)}")
+    if method == "point_in_time":
+        params.setdefault("at", "start")
+        if params["at"] not in POINTS:
+            raise InputError(f"template {name!r}: at expected one of {list(POINTS)}")
+    events = [str(e) for e in row.get("events") or []]
+    if method == "event" and not events:
+        raise InputError(f"template {name!r}: an event template names the events it accepts")
+    return name, method, params, events
+
+
+def _load_templates(conn: sa.Connection, value: Any) -> int:
+    rows = _rows(value, "pob_templates")
+    for row in rows:
+        name, method, params, events = validate_template(row)
+        conn.execute(t.pob_templates.delete().where(t.pob_templates.c.name == name))
+        conn.execute(
+            t.pob_templates.insert().values(name=name, method=method, params=params, events=events)
+        )
+        for role, code in (row.get("accounts") or {}).items():
+            _set_account(conn, "", "template", name, role, code)
+    return len(rows)
+
+
+def _date(value: Any, what: str) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise InputError(f"{what}: {value!r} is not a date YYYY-MM-DD") from None
+
+
+def _load_ssp(conn: sa.Connection, value: Any) -> int:
+    rows = _rows(value, "ssp")
+    conn.execute(t.ssp.delete())
+    for row in rows:
+        item, currency = str(row.get("item_code") or ""), str(row.get("currency") or "").upper()
+        if not item:
+            raise InputError("every SSP row needs an item_code")
+        unit = row.get("ssp")
+        percent = row.get("ssp_percent_of_list")
+        if (unit is None) == (percent is None):
+            raise InputError(f"SSP for {item}: give exactly one of ssp, ssp_percent_of_list")
+        conn.execute(
+            t.ssp.insert().values(
+                item_code=item,
+                currency=currency,
+                ssp=parse(str(unit), currency) if unit is not None else None,
+                ssp_percent_micro=_micro(percent, f"SSP for {item}")
+                if percent is not None
+                else None,
+                valid_from=_date(row.get("valid_from"), f"SSP for {item}"),
+                valid_to=_date(row.get("valid_to"), f"SSP for {item}"),
+            )
+        )
+    return len(rows)
+
+
+def _micro(value: Any, what: str) -> int:
+    text = str(value).strip()
+    whole, _, frac = text.partition(".")
+    if not whole.lstrip("-").isdigit() or (frac and not frac.isdigit()) or len(frac) > 6:
+        raise InputError(f"{what}: {value!r} is not a number with at most 6 decimals")
+    sign = -1 if whole.startswith("-") else 1
+    return sign * (abs(int(whole)) * 1_000_000 + int(frac.ljust(6, "0") or 0))
+
+
+def _load_policies(conn: sa.Connection, value: Any) -> int:
+    rows = _rows(value, "contract_policies")
+    for row in rows:
+        contract, policy = str(row.get("contract_id") or ""), row.get("modification_policy")
+        if not contract or policy not in POLICIES:
+            raise InputError(f"contract policy {row}: expected contract_id and one of {POLICIES}")
+        conn.execute(
+            t.contract_policies.delete().where(t.contract_policies.c.contract_id == contract)
+        )
+        conn.execute(
+            t.contract_policies.insert().values(contract_id=contract, modification_policy=policy)
+        )
+    return len(rows)
+
+
+def _load_jobs(conn: sa.Connection, value: Any) -> int:
+    rows = _rows(value, "jobs")
+    for row in rows:
+        name = row.get("name")
+        if name not in JOBS:
+            raise InputError(f"unknown job {name!r}: expected one of {list(JOBS)}")
+        values = {"active": bool(row.get("active", True))}
+        if "every" in row:
+            values["every"] = str(row["every"])  # type: ignore[assignment]
+        if "cron" in row:
+            values["cron"] = str(row["cron"])  # type: ignore[assignment]
+        conn.execute(t.jobs.update().where(t.jobs.c.name == name).values(**values))
+    return len(rows)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)

@@ -1,0 +1,1 @@
+"""The subledger's store: SQLAlchemy Core tables, Alembic migrations, bulk frame moves."""

@@ -1,0 +1,274 @@
+"""The subledger's tables (SQLAlchemy Core). Migrations under store/migrations create them.
+
+Money columns are BigInteger minor units; dates are DATE; every name follows the SPEC's words.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+settings = sa.Table(
+    "settings",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+books = sa.Table(
+    "books",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("is_primary", sa.Boolean, nullable=False, default=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("independent", sa.Boolean, nullable=False, default=False),
+    sa.Column("methods", sa.JSON, nullable=False, default=dict),
+)
+
+periods = sa.Table(
+    "periods",
+    metadata,
+    sa.Column("book", sa.String(64), sa.ForeignKey("books.name"), primary_key=True),
+    sa.Column("period", sa.String(7), primary_key=True),
+    sa.Column("status", sa.String(8), nullable=False),
+)
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("book", sa.String(64), primary_key=True),  # "" = every book
+    sa.Column("scope", sa.String(16), primary_key=True),  # default | template | item
+    sa.Column("scope_key", sa.String(128), primary_key=True),  # "" | template name | item code
+    sa.Column("role", sa.String(32), primary_key=True),
+    sa.Column("gl_code", sa.String(64), nullable=False),
+)
+
+pob_templates = sa.Table(
+    "pob_templates",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("method", sa.String(32), nullable=False),
+    sa.Column("params", sa.JSON, nullable=False, default=dict),
+    sa.Column("events", sa.JSON, nullable=False, default=list),
+)
+
+ssp = sa.Table(
+    "ssp",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("item_code", sa.String(128), nullable=False, index=True),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("ssp", sa.BigInteger),  # unit price, minor units
+    sa.Column("ssp_percent_micro", sa.BigInteger),  # percent of list price x 1e6
+    sa.Column("valid_from", sa.Date),
+    sa.Column("valid_to", sa.Date),
+)
+
+mappings = sa.Table(
+    "mappings",
+    metadata,
+    sa.Column("mapping", sa.String(64), primary_key=True),
+    sa.Column("upload_type", sa.String(32), primary_key=True),
+    sa.Column("attribute", sa.String(64), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("upload_name", sa.String(128), nullable=False),
+    sa.Column("required", sa.Boolean, nullable=False, default=False),
+    sa.Column("type", sa.String(16), nullable=False, default="string"),
+    sa.Column("strict", sa.Boolean, nullable=False, default=True),
+)
+
+contract_policies = sa.Table(
+    "contract_policies",
+    metadata,
+    sa.Column("contract_id", sa.String(128), primary_key=True),
+    sa.Column("modification_policy", sa.String(16), nullable=False),
+)
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column("every", sa.String(32)),
+    sa.Column("cron", sa.String(64)),
+    sa.Column("last_run_at", sa.DateTime(timezone=True)),
+    sa.Column("last_result", sa.Text),
+)
+
+files = sa.Table(
+    "files",
+    metadata,
+    sa.Column("file_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False, index=True),
+    sa.Column("upload_type", sa.String(32), nullable=False),
+    sa.Column("mapping", sa.String(64), nullable=False),
+    sa.Column("event_name", sa.String(128)),
+    sa.Column("uploaded_by", sa.String(64), nullable=False),
+    sa.Column("uploaded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("rows_read", sa.Integer, nullable=False, default=0),
+)
+
+stage_rows = sa.Table(
+    "stage_rows",
+    metadata,
+    sa.Column("row_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("file_id", sa.Integer, sa.ForeignKey("files.file_id"), nullable=False, index=True),
+    sa.Column("tab", sa.String(16), nullable=False),
+    sa.Column("line", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("key", sa.String(255), nullable=False),
+    sa.Column("accounting_date", sa.Date),
+    sa.Column("period", sa.String(7)),
+    sa.Column("data", sa.Text, nullable=False),  # the row's attributes as JSON, as uploaded
+    sa.Column("messages", sa.Text, nullable=False, default="[]"),  # JSON list
+    sa.Column("changed_by", sa.String(64)),
+    sa.Column("changed_at", sa.DateTime(timezone=True)),
+    sa.Index("ix_stage_rows_tab_status", "tab", "status"),
+)
+
+contracts = sa.Table(
+    "contracts",
+    metadata,
+    sa.Column("contract_id", sa.String(128), primary_key=True),
+    sa.Column("customer_id", sa.String(128), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("billing_driven", sa.Boolean, nullable=False, default=False),
+)
+
+line_versions = sa.Table(
+    "line_versions",
+    metadata,
+    sa.Column("line_id", sa.String(128), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("contract_id", sa.String(128), nullable=False, index=True),
+    sa.Column("line_no", sa.BigInteger, nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("item_code", sa.String(128)),
+    sa.Column("pob_template", sa.String(128), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("quantity_micro", sa.BigInteger, nullable=False),
+    sa.Column("list_price", sa.BigInteger),
+    sa.Column("ssp_unit", sa.BigInteger),
+    sa.Column("exclude", sa.Boolean, nullable=False, default=False),
+    sa.Column("residual", sa.Boolean, nullable=False, default=False),
+    sa.Column("start", sa.Date, nullable=False),
+    sa.Column("end", sa.Date),  # exclusive
+    sa.Column("effective_date", sa.Date, nullable=False),
+    sa.Column("modification_policy", sa.String(16)),
+    sa.Column("period", sa.String(7), nullable=False),  # accounting period
+    sa.Column("attributes", sa.Text, nullable=False, default="{}"),  # free attributes, JSON
+    sa.Column("stage_row_id", sa.BigInteger),
+)
+
+allocations = sa.Table(
+    "allocations",
+    metadata,
+    sa.Column("line_id", sa.String(128), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("allocated", sa.BigInteger, nullable=False),
+)
+
+segments = sa.Table(
+    "segments",
+    metadata,
+    sa.Column("book", sa.String(64), primary_key=True),
+    sa.Column("line_id", sa.String(128), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("total", sa.BigInteger, nullable=False),
+    sa.Column("method", sa.String(32), nullable=False),
+    sa.Column("convention", sa.String(16)),
+    sa.Column("at", sa.String(16)),
+    sa.Column("start", sa.Date, nullable=False),
+    sa.Column("end", sa.Date),
+    sa.Column("cap", sa.Date),
+)
+
+billings = sa.Table(
+    "billings",
+    metadata,
+    sa.Column("doc_line_id", sa.String(128), primary_key=True),
+    sa.Column("doc_type", sa.String(3), nullable=False),
+    sa.Column("doc_number", sa.String(128), nullable=False),
+    sa.Column("doc_date", sa.Date, nullable=False),
+    sa.Column("line_id", sa.String(128), nullable=False, index=True),
+    sa.Column("customer_id", sa.String(128), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),  # signed: CM and IVC negative
+    sa.Column("ref_doc_line_id", sa.String(128)),
+    sa.Column("period", sa.String(7), nullable=False),  # accounting period
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("attributes", sa.Text, nullable=False, default="{}"),
+    sa.Column("stage_row_id", sa.BigInteger),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("event_id", sa.String(128), primary_key=True),
+    sa.Column("event_name", sa.String(128), nullable=False),
+    sa.Column("line_id", sa.String(128), nullable=False, index=True),
+    sa.Column("event_date", sa.Date, nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("kind", sa.String(24)),
+    sa.Column("value_micro", sa.BigInteger),
+    sa.Column("period", sa.String(7), nullable=False),  # accounting period
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("stage_row_id", sa.BigInteger),
+)
+
+costs = sa.Table(
+    "costs",
+    metadata,
+    sa.Column("cost_id", sa.String(128), primary_key=True),
+    sa.Column("cost_type", sa.String(64), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("cost_date", sa.Date, nullable=False),
+    sa.Column("line_id", sa.String(128)),
+    sa.Column("contract_id", sa.String(128)),
+    sa.Column("amortization", sa.String(16), nullable=False),
+    sa.Column("amortization_months", sa.Integer),
+    sa.Column("expense_immediately", sa.Boolean, nullable=False, default=False),
+    sa.Column("period", sa.String(7), nullable=False),  # accounting period
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("stage_row_id", sa.BigInteger),
+)
+
+dirty_lines = sa.Table(
+    "dirty_lines",
+    metadata,
+    sa.Column("line_id", sa.String(128), primary_key=True),
+    sa.Column("contract_id", sa.String(128), nullable=False),
+)
+
+postings = sa.Table(
+    "postings",
+    metadata,
+    sa.Column("book", sa.String(64), primary_key=True),
+    sa.Column("line_id", sa.String(128), primary_key=True),
+    sa.Column("period", sa.String(7), primary_key=True),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("user", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("entity", sa.String(255), nullable=False),
+    sa.Column("before", sa.Text),
+    sa.Column("after", sa.Text),
+)
