@@ -232,3 +232,57 @@ def test_modification_prospective(cli, tmp_path):
         10_000,
         13_333,
     ]
+
+
+def test_a_hold_event_stops_revenue_and_its_removal_catches_up(cli, tmp_path):
+    _init(cli, tmp_path)
+    path = write_csv(tmp_path / "so.csv", SO_HEADS, [so("L1", "3660.00")])
+    cli("import", "transactions", path, "--type", "sales_order")
+    assert postings(cli.url) == {("L1", "2024-03"): 31_085}
+    holds = tmp_path / "holds.csv"
+    holds.write_text("so_line_id,event_date,action,event_id\nL1,2024-03-05,hold,H1\n")
+    result = json.loads(
+        cli("import", "events", holds, "--event", "expiration", "--format", "json").stdout
+    )
+    assert result["processed"] == 1
+    # On hold from March: nothing is recognized in the open period.
+    assert postings(cli.url) == {}
+    release = tmp_path / "release.csv"
+    release.write_text("so_line_id,event_date,action,event_id\nL1,2024-03-20,accelerate,A1\n")
+    cli("import", "events", release, "--event", "expiration")
+    # Accelerated in March: the whole 3,660.00 is recognized now.
+    assert postings(cli.url) == {("L1", "2024-03"): 366_000}
+
+
+def test_a_crash_mid_run_leaves_the_store_as_before_and_a_rerun_finishes(
+    cli, tmp_path, monkeypatch
+):
+    import pytest  # noqa: PLC0415
+
+    from revrec.services import process  # noqa: PLC0415
+
+    _init(cli, tmp_path)
+    cli("jobs", "disable", "transaction_import")
+    cli("import", "transactions", write_csv(tmp_path / "so.csv", SO_HEADS,
+        [so("L1", "3660.00")]), "--type", "sales_order")  # fmt: skip
+    cli("import", "transactions", write_csv(tmp_path / "docs.csv", BILL_HEADS,
+        [bill("INV", "I1", "I1-1", "2024-03-01", "3660.00", so_line="L1")]),
+        "--type", "billing")  # fmt: skip
+
+    def crash(*_args):
+        raise RuntimeError("power cut")
+
+    # The sales orders and billings are applied, then the crash comes before the run commits.
+    monkeypatch.setattr(process, "_apply_costs", crash)
+    engine = db.engine(cli.url)
+    with pytest.raises(RuntimeError, match="power cut"):
+        run(engine, user="test", now=datetime(2024, 3, 5, tzinfo=UTC), only="transaction_import")
+    assert query(cli.url, "select count(*) from line_versions") == [(0,)]
+    assert query(cli.url, "select count(*) from billings") == [(0,)]
+    assert {s for s, _ in statuses(cli.url).values()} == {"pending"}
+    monkeypatch.undo()
+    cli("jobs", "enable", "transaction_import")
+    run(engine, user="test", now=datetime(2024, 3, 5, tzinfo=UTC))
+    engine.dispose()
+    assert query(cli.url, "select count(*) from billings") == [(1,)]
+    assert postings(cli.url) == {("L1", "2024-03"): 31_085}

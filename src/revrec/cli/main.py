@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import polars as pl
+import sqlalchemy.exc
 import typer
 
 from revrec.calendar import period_name
@@ -136,4 +137,9 @@ def main() -> None:
         app()
     except RevrecError as error:
         typer.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.ArgumentError) as error:
+        # The database could not be reached or the URL is not one: say which, no traceback.
+        first = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        typer.echo(f"error: database: {first}", err=True)
         sys.exit(1)

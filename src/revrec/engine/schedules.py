@@ -436,3 +436,65 @@ def schedule(
         frame = frame.group_by("line_id", "period").agg(pl.col("amount").sum())
         frame = frame.sort("line_id", "period")
     return frame, errors
+
+
+ACTIONS = ("hold", "remove_hold", "accelerate", "expire")
+
+
+def apply_actions(rows: pl.DataFrame, actions: pl.DataFrame) -> pl.DataFrame:
+    """A schedule after the event actions of SPEC §5.2, month by month.
+
+    actions: line_id, event_date, seq, action (hold | remove_hold | accelerate | expire).
+    `hold` recognizes nothing from the hold's month on; `remove_hold` catches the held-back
+    revenue up in its month and the schedule resumes; `accelerate` and `expire` recognize all
+    that remains, held revenue included, in their month. Only when revenue lands changes, never
+    how much, except that revenue still on hold stays unrecognized. Lines without actions pass
+    through untouched; the few with actions are replayed one by one (actions are rare, and a
+    line's replay is sequential).
+    """
+    acted = actions.filter(pl.col("action").is_in(ACTIONS))
+    if acted.height == 0 or rows.height == 0:
+        return rows
+    ids = acted["line_id"].unique()
+    untouched = rows.filter(~pl.col("line_id").is_in(ids.implode()))
+    touched = rows.filter(pl.col("line_id").is_in(ids.implode())).sort("line_id", "period")
+    by_line: dict[str, list[tuple[int, int]]] = {}
+    for line_id, period, amount in touched.iter_rows():
+        by_line.setdefault(line_id, []).append((period, amount))
+    ordered = acted.sort("line_id", "event_date", "seq").with_columns(
+        month_of_day(pl.col("event_date").cast(pl.Int64)).alias("_month")
+    )
+    steps: dict[str, list[tuple[int, str]]] = {}
+    for line_id, month, action in ordered.select("line_id", "_month", "action").iter_rows():
+        steps.setdefault(line_id, []).append((month, action))
+    result: list[tuple[str, int, int]] = []
+    for line_id, line_steps in steps.items():
+        plan = dict(by_line.get(line_id, []))
+        result.extend((line_id, p, a) for p, a in _replay(plan, line_steps).items())
+    replayed = pl.DataFrame(result, schema=SCHEDULE_SCHEMA, orient="row")
+    return pl.concat([untouched.select(SCHEDULE_SCHEMA.keys()), replayed])
+
+
+def _replay(plan: dict[int, int], steps: list[tuple[int, str]]) -> dict[int, int]:
+    """Move a line's month amounts as its actions say; the amounts still sum to the same."""
+    moved = dict(plan)
+    held_from: int | None = None
+    for month, action in steps:
+        if action == "hold" and held_from is None:
+            held_from = month
+        elif action == "remove_hold" and held_from is not None:
+            start, held_from = held_from, None
+            caught = sum(a for p, a in moved.items() if start <= p < month)
+            moved = {p: a for p, a in moved.items() if not start <= p < month}
+            moved[month] = moved.get(month, 0) + caught
+        elif action in ("accelerate", "expire"):
+            kept = {
+                p: a for p, a in moved.items() if p < month and (held_from is None or p < held_from)
+            }
+            kept[month] = sum(moved.values()) - sum(kept.values())
+            moved, held_from = kept, None
+            break
+    if held_from is not None:
+        # Still on hold: nothing from the hold's month on is recognized yet.
+        moved = {p: a for p, a in moved.items() if p < held_from}
+    return {p: a for p, a in sorted(moved.items()) if a != 0}

@@ -50,8 +50,8 @@ class BenchResult:
     def as_json(self) -> dict[str, object]:
         return {
             "lines": self.lines,
-            "read_csv_s": round(self.read_csv_s, 4),
-            "stages": {k: round(v, 4) for k, v in self.stages.items()},
+            "read_csv_s": round(self.read_csv_s, 6),
+            "stages": {k: round(v, 6) for k, v in self.stages.items()},
             "ratios": {k: round(v, 3) for k, v in self.ratios.items()},
             "peak_rss_mb": round(self.peak_rss_mb, 1),
             "schedule_rows": self.schedule_rows,

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from revrec.calendar import month_start, parse_period
 from revrec.engine.allocation import allocate
 from revrec.engine.modifications import effective_schedule, prospective
-from revrec.engine.schedules import schedule
+from revrec.engine.schedules import apply_actions, schedule
 from revrec.imports import billings as billing_import
 from revrec.imports import costs as cost_import
 from revrec.imports import events as event_import
@@ -870,6 +870,7 @@ def revenue_process(conn: sa.Connection) -> JobResult:
     allocated = allocated.filter(pl.col("allocated").is_not_null())
     _store_allocations(conn, allocated)
     events = _events_of(conn, allocated["line_id"].to_list())
+    actions = _actions_of(conn, allocated["line_id"].to_list())
     books = conn.execute(sa.select(t.books)).all()
     for book in books:
         open_name = open_period(conn, book.name)
@@ -877,6 +878,7 @@ def revenue_process(conn: sa.Connection) -> JobResult:
         rows, schedule_errors = schedule(
             segments, events=events, billings=billed.select("line_id", "doc_date", "amount")
         )
+        rows = apply_actions(rows, actions)
         result.notes.extend(f"line {e.line_id}: {e.message}" for e in schedule_errors)
         posted = _posted(conn, book.name, allocated["line_id"].to_list(), open_name)
         open_index = parse_period(open_name)
@@ -1119,6 +1121,22 @@ def _events_of(conn: sa.Connection, line_ids: list[str]) -> pl.DataFrame:
             conn,
             sa.select(e.c.line_id, e.c.event_date, e.c.seq, e.c.kind, e.c.value_micro).where(
                 e.c.line_id.in_(line_ids[o : o + 10_000]) & (e.c.action == "release")
+            ),
+            schema,
+        )
+        for o in range(0, len(line_ids), 10_000)
+    ]
+    return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+
+
+def _actions_of(conn: sa.Connection, line_ids: list[str]) -> pl.DataFrame:
+    e = t.events
+    schema = {"line_id": pl.String, "event_date": pl.Date, "seq": pl.Int64, "action": pl.String}
+    frames = [
+        read_frame(
+            conn,
+            sa.select(e.c.line_id, e.c.event_date, e.c.seq, e.c.action).where(
+                e.c.line_id.in_(line_ids[o : o + 10_000]) & (e.c.action != "release")
             ),
             schema,
         )

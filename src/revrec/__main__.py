@@ -1,0 +1,5 @@
+"""`python -m revrec` is the `revrec` command."""
+
+from revrec.cli.main import main
+
+main()
