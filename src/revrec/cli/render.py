@@ -24,7 +24,8 @@ def table(frame: pl.DataFrame, title: str | None = None) -> None:
         out.add_column(name, justify="right" if dtype.is_numeric() else "left")
     for row in frame.iter_rows():
         out.add_row(*("" if v is None else str(v) for v in row))
-    Console().print(out)
+    # A terminal wraps to its width; a pipe or file gets whole values, never "C-1…".
+    Console(width=None if sys.stdout.isatty() else 240).print(out)
 
 
 def frame(data: pl.DataFrame, fmt: Format, title: str | None = None) -> None:

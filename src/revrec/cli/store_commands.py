@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import getpass
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -15,6 +17,8 @@ import polars as pl
 import sqlalchemy as sa
 import typer
 import yaml
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from revrec.cli import render
 from revrec.cli.render import Format
@@ -109,6 +113,23 @@ def setup_load(file: Path, fmt: FormatOption = Format.table) -> None:
 import_app = typer.Typer(no_args_is_help=True, help="Import transactions or events.")
 
 
+@contextmanager
+def _steps(title: str, fmt: Format) -> Iterator[Callable[[str], None]]:
+    """A progress bar over an import's steps, on a terminal only (never in CSV/JSON output)."""
+    if fmt is not Format.table or not sys.stderr.isatty():
+        yield lambda _name: None
+        return
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(title, total=2)
+
+        def advance(name: str) -> None:
+            progress.update(task, advance=1, description=f"{title}: {name}")
+
+        yield advance
+        progress.update(task, completed=2)
+
+
 def _import(
     path: Path,
     upload_type: str,
@@ -120,19 +141,22 @@ def _import(
     if not path.exists():
         raise InputError(f"{path}: no such file")
     engine = _engine()
-    with engine.begin() as conn:
-        summary = import_file(
-            conn,
-            path,
-            upload_type,
-            mapping_name=mapping,
-            user=_user(),
-            now=_now(),
-            event_name=event,
-            name=name,
-        )
+    with _steps(f"importing {path.name}", fmt) as step:
+        with engine.begin() as conn:
+            summary = import_file(
+                conn,
+                path,
+                upload_type,
+                mapping_name=mapping,
+                user=_user(),
+                now=_now(),
+                event_name=event,
+                name=name,
+            )
+        step("processing")
+        if not summary.unchanged:
+            process_service.run(engine, user=_user(), now=_now())
     if not summary.unchanged:
-        process_service.run(engine, user=_user(), now=_now())
         with engine.connect() as conn:
             statuses: dict[str, int] = dict(
                 conn.execute(
