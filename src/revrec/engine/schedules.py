@@ -12,6 +12,8 @@ several after a modification; its schedule is the sum of its segments'.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import polars as pl
@@ -209,19 +211,23 @@ def time_based(segments: pl.DataFrame) -> pl.DataFrame:
     capped = frame.filter(pl.col("_cap").is_not_null())
     frame = frame.filter(pl.col("_cap").is_null())
     method, convention = pl.col("method"), pl.col("convention")
-    parts = [
-        _point(frame.filter(method == "point_in_time")),
-        _daily(frame.filter(method == "ratable_daily")),
-        _monthly(frame.filter((method == "ratable_monthly") & (convention == "full_month"))),
-        _monthly(frame.filter((method == "ratable_monthly") & (convention == "mid_month"))),
-        _monthly(
-            frame.filter(
-                (method == "ratable_monthly")
-                & ~convention.is_in(["full_month", "mid_month"]).fill_null(value=False)
-            )
-        ),
-        _general(capped),
+    monthly = method == "ratable_monthly"
+    coarse = convention.is_in(["full_month", "mid_month"]).fill_null(value=False)
+    work: list[tuple[Callable[[pl.DataFrame], pl.DataFrame], pl.DataFrame]] = [
+        (_point, frame.filter(method == "point_in_time")),
+        (_daily, frame.filter(method == "ratable_daily")),
+        (_monthly, frame.filter(monthly & (convention == "full_month"))),
+        (_monthly, frame.filter(monthly & (convention == "mid_month"))),
+        (_monthly, frame.filter(monthly & ~coarse)),
+        (_general, capped),
     ]
+    # Each method's part is independent; Polars releases the GIL, so two threads keep both
+    # cores busy where a single part's expressions would leave one idle.
+    def run(job: tuple[Callable[[pl.DataFrame], pl.DataFrame], pl.DataFrame]) -> pl.DataFrame:
+        return job[0](job[1])
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        parts = list(pool.map(run, work))
     return pl.concat([p for p in parts if p.height] or [parts[0]]).select(SCHEDULE_SCHEMA.keys())
 
 
@@ -432,7 +438,10 @@ def schedule(
         wanted = billings.filter(pl.col("line_id").is_in(billed_lines["line_id"].implode()))
         parts.append(upon_billing(wanted))
     frame = pl.concat([p.select(SCHEDULE_SCHEMA.keys()) for p in parts])
-    if segments["line_id"].is_duplicated().any():
+    # Only prospective modifications give a line several segments, and they are all capped but
+    # the last: without caps there is nothing to add up.
+    several = "cap" in segments.columns and segments["cap"].null_count() < segments.height
+    if several and segments["line_id"].is_duplicated().any():
         frame = frame.group_by("line_id", "period").agg(pl.col("amount").sum())
         frame = frame.sort("line_id", "period")
     return frame, errors
