@@ -221,6 +221,7 @@ def time_based(segments: pl.DataFrame) -> pl.DataFrame:
         (_monthly, frame.filter(monthly & ~coarse)),
         (_general, capped),
     ]
+
     # Each method's part is independent; Polars releases the GIL, so two threads keep both
     # cores busy where a single part's expressions would leave one idle.
     def run(job: tuple[Callable[[pl.DataFrame], pl.DataFrame], pl.DataFrame]) -> pl.DataFrame:

@@ -9,6 +9,7 @@ state, calls the engine and writes results.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from revrec.services.setup import open_period
 from revrec.services.stage import JOB_OF_TAB
 from revrec.store import schema as t
 from revrec.store.audit import record
-from revrec.store.bulk import insert_frame, read_frame
+from revrec.store.bulk import BATCH, among, analyze, insert_frame, read_frame, scratch
 
 JOB_ORDER = ("transaction_import", "event_import", "revenue_process")
 SCHEDULE_TYPES = {
@@ -65,9 +66,17 @@ class JobResult:
 
 @dataclass
 class _Outcome:
-    """What happened to each stage row of a batch: row_id -> (status, messages)."""
+    """What happened to each stage row of a batch.
+
+    Rows judged one by one are in `rows` (row_id -> (status, messages)); rows judged as a whole
+    column are in `done` (processed), `skipped` (duplicates) and `failed` (errors: line, column,
+    value, message). A row is judged once.
+    """
 
     rows: dict[int, tuple[str, list[dict[str, str]]]] = field(default_factory=dict)
+    done: list[pl.Series] = field(default_factory=list)
+    skipped: list[pl.Series] = field(default_factory=list)
+    failed: list[pl.DataFrame] = field(default_factory=list)
     duplicates: int = 0
 
     def ok(self, row_id: int) -> None:
@@ -75,7 +84,7 @@ class _Outcome:
 
     def duplicate(self, row_id: int) -> None:
         self.duplicates += 1
-        self.rows[row_id] = ("processed", [_msg("", "", "duplicate of a processed row: skipped")])
+        self.rows[row_id] = ("processed", [_msg("", "", DUPLICATE)])
 
     def fail(self, row_id: int, column: str, value: object, message: str) -> None:
         status, found = self.rows.get(row_id, ("error", []))
@@ -83,6 +92,29 @@ class _Outcome:
             "error",
             [*(found if status == "error" else []), _msg(column, value, message)],
         )
+
+    def ok_all(self, row_ids: pl.Series) -> None:
+        self.done.append(row_ids)
+
+    def duplicate_all(self, row_ids: pl.Series) -> None:
+        self.duplicates += row_ids.len()
+        self.skipped.append(row_ids)
+
+    def fail_all(self, errors: pl.DataFrame) -> None:
+        """Errors (line = row id, column, value, message), several per row in their order."""
+        if errors.height:
+            self.failed.append(errors.select("line", "column", "value", "message"))
+
+    def counts(self) -> tuple[int, int]:
+        """(processed, error) rows."""
+        processed = sum(1 for st, _ in self.rows.values() if st == "processed")
+        processed += sum(s.len() for s in self.done) + sum(s.len() for s in self.skipped)
+        error = sum(1 for st, _ in self.rows.values() if st == "error")
+        error += sum(f["line"].n_unique() for f in self.failed)
+        return processed, error
+
+
+DUPLICATE = "duplicate of a processed row: skipped"
 
 
 def _msg(column: str, value: object, message: str) -> dict[str, str]:
@@ -117,26 +149,15 @@ def run(conn_factory: Any, *, user: str, now: datetime, only: str | None = None)
 
 
 def _pending(conn: sa.Connection, tabs: Iterable[str]) -> pl.DataFrame:
+    """The pending rows of these tabs in processing order (accounting date, file, line), with
+    their file's mapping and event name."""
     s = t.stage_rows
     f = t.files
-    query = (
-        sa.select(
-            s.c.row_id,
-            s.c.tab,
-            s.c.line,
-            s.c.file_id,
-            s.c.accounting_date,
-            s.c.data,
-            f.c.mapping,
-            f.c.event_name,
-        )
-        .join(f, f.c.file_id == s.c.file_id)
-        .where(s.c.tab.in_(list(tabs)) & (s.c.status == "pending"))
-        .order_by(s.c.accounting_date, s.c.file_id, s.c.line)
-    )
-    return read_frame(
+    rows = read_frame(
         conn,
-        query,
+        sa.select(s.c.row_id, s.c.tab, s.c.line, s.c.file_id, s.c.accounting_date, s.c.data).where(
+            s.c.tab.in_(list(tabs)) & (s.c.status == "pending")
+        ),
         {
             "row_id": pl.Int64,
             "tab": pl.String,
@@ -144,9 +165,18 @@ def _pending(conn: sa.Connection, tabs: Iterable[str]) -> pl.DataFrame:
             "file_id": pl.Int64,
             "accounting_date": pl.Date,
             "data": pl.String,
-            "mapping": pl.String,
-            "event_name": pl.String,
         },
+    )
+    # The few files of the batch are joined here rather than in SQL, once per row.
+    files = read_frame(
+        conn,
+        sa.select(f.c.file_id, f.c.mapping, f.c.event_name).where(
+            f.c.file_id.in_(rows["file_id"].unique().to_list())
+        ),
+        {"file_id": pl.Int64, "mapping": pl.String, "event_name": pl.String},
+    )
+    return rows.join(files, on="file_id", how="inner").sort(
+        "accounting_date", "file_id", "line", nulls_last=conn.dialect.name == "postgresql"
     )
 
 
@@ -158,36 +188,60 @@ def _decode(rows: pl.DataFrame) -> pl.DataFrame:
     keys: dict[str, None] = {}
     for text in rows.group_by("file_id", maintain_order=True).agg(pl.col("data").first())["data"]:
         keys.update(dict.fromkeys(json.loads(text)))
-    dtype = pl.Struct(dict.fromkeys(keys, pl.String))
-    decoded = rows.select(
-        pl.col("row_id").alias("line"), pl.col("data").str.json_decode(dtype).alias("_d")
-    )
-    return decoded.unnest("_d")
+    # The JSON texts one a line are NDJSON (an encoded string never holds a raw line break):
+    # Polars reads that several times faster than it decodes a column of JSON strings.
+    lines = io.BytesIO()
+    rows.select("data").write_csv(lines, include_header=False, quote_style="never")
+    lines.seek(0)
+    decoded = pl.read_ndjson(lines, schema=dict.fromkeys(keys, pl.String))
+    return decoded.select(rows["row_id"].alias("line"), pl.all())
+
+
+def _sha256_prefix(texts: pl.Series) -> pl.Series:
+    # One pass over the column in Python (the digests), hex and prefix in Polars.
+    digests = [h.digest() for h in map(hashlib.sha256, texts.cast(pl.Binary).to_list())]
+    return pl.Series(texts.name, digests, dtype=pl.Binary).bin.encode("hex").str.slice(0, 32)
 
 
 def _content_hash(raw: pl.DataFrame, mapping: Mapping) -> pl.Expr:
     """A row's identity for idempotency: its mapped attributes only, so a re-export whose free
-    columns moved on (a Recurly export's month_1..month_12) is still the same row."""
+    columns moved on (a Recurly export's month_1..month_12) is still the same row. The contract
+    is the sha256 of the attributes' JSON (first 32 hex digits), stable across versions."""
     columns = [a.name for a in mapping.attributes if a.name in raw.columns]
     encoded = pl.struct(columns).struct.json_encode()
-    return encoded.map_batches(
-        lambda s: s.map_elements(
-            lambda v: hashlib.sha256(v.encode()).hexdigest()[:32], return_dtype=pl.String
-        ),
-        return_dtype=pl.String,
-    )
+    return encoded.map_batches(_sha256_prefix, return_dtype=pl.String)
 
 
 def _write_outcome(conn: sa.Connection, outcome: _Outcome) -> None:
+    """Processed rows and duplicates in one UPDATE each (their ids as one JSON parameter); only
+    error rows, each with its own messages, one by one."""
     s = t.stage_rows
+    plain = [rid for rid, (st, msgs) in outcome.rows.items() if st == "processed" and not msgs]
+    skipped = [rid for rid, (st, msgs) in outcome.rows.items() if st == "processed" and msgs]
+    for status, messages, singles, bulk in (
+        ("processed", "[]", plain, outcome.done),
+        ("processed", json.dumps([_msg("", "", DUPLICATE)]), skipped, outcome.skipped),
+    ):
+        ids = pl.concat([pl.Series(singles, dtype=pl.Int64), *(b.cast(pl.Int64) for b in bulk)])
+        ids = ids.sort()  # in table order: the pages are visited once each, in turn
+        if ids.len():
+            conn.execute(
+                s.update()
+                .where(among(conn, s.c.row_id, ids.to_list()))
+                .values(status=status, messages=messages)
+            )
+    failed: dict[int, list[dict[str, str]]] = {
+        rid: msgs for rid, (st, msgs) in outcome.rows.items() if st == "error"
+    }
+    for frame in outcome.failed:
+        for row_id, column, value, message in frame.iter_rows():
+            failed.setdefault(row_id, []).append(_msg(column, value, message))
+    params = [{"rid": rid, "msgs": json.dumps(msgs)} for rid, msgs in failed.items()]
     statement = (
         s.update()
         .where(s.c.row_id == sa.bindparam("rid"))
-        .values(status=sa.bindparam("st"), messages=sa.bindparam("msgs"))
+        .values(status="error", messages=sa.bindparam("msgs"))
     )
-    params = [
-        {"rid": rid, "st": st, "msgs": json.dumps(msgs)} for rid, (st, msgs) in outcome.rows.items()
-    ]
     for offset in range(0, len(params), 50_000):
         conn.execute(statement, params[offset : offset + 50_000])
 
@@ -211,26 +265,18 @@ def transaction_import(conn: sa.Connection) -> JobResult:
         return result
     open_name = open_period(conn)
     templates = templates_frame(conn)
-    _apply_sales_orders(
-        conn, pending.filter(pl.col("tab") == "contracts"), templates, open_name, outcome
-    )
-    _apply_billings(
-        conn, pending.filter(pl.col("tab") == "documents"), templates, open_name, outcome
-    )
-    _apply_costs(conn, pending.filter(pl.col("tab") == "cost"), open_name, outcome)
+    tab = pl.col("tab")
+    _apply_sales_orders(conn, pending.filter(tab == "contracts"), templates, open_name, outcome)
+    _apply_billings(conn, pending.filter(tab == "documents"), templates, open_name, outcome)
+    _apply_costs(conn, pending.filter(tab == "cost"), open_name, outcome)
     _write_outcome(conn, outcome)
-    result.processed = sum(1 for st, _ in outcome.rows.values() if st == "processed")
-    result.error = sum(1 for st, _ in outcome.rows.values() if st == "error")
+    result.processed, result.error = outcome.counts()
     result.duplicate = outcome.duplicates
     return result
 
 
-def _errors_into(outcome: _Outcome, errors: pl.DataFrame) -> set[int]:
-    for row_id, column, value, message in errors.select(
-        "line", "column", "value", "message"
-    ).iter_rows():
-        outcome.fail(row_id, column, value, message)
-    return set(errors["line"].to_list())
+def _errors_into(outcome: _Outcome, errors: pl.DataFrame) -> None:
+    outcome.fail_all(errors)
 
 
 def _apply_sales_orders(
@@ -260,14 +306,14 @@ def _apply_sales_orders(
     known_contracts = {
         r.contract_id: (r.customer_id, r.currency)
         for r in conn.execute(
-            sa.select(t.contracts).where(t.contracts.c.contract_id.in_(contract_ids))
+            sa.select(t.contracts).where(among(conn, t.contracts.c.contract_id, contract_ids))
         )
     }
     latest: dict[str, tuple[int, str]] = {}
     lv = t.line_versions
     for r in conn.execute(
         sa.select(lv.c.line_id, lv.c.version, lv.c.content_hash, lv.c.contract_id)
-        .where(lv.c.line_id.in_(line_ids))
+        .where(among(conn, lv.c.line_id, line_ids))
         .order_by(lv.c.line_id, lv.c.version)
     ):
         latest[r.line_id] = (r.version, r.content_hash)
@@ -363,10 +409,9 @@ def _resolve_ssp(conn: sa.Connection, lines: pl.DataFrame) -> pl.DataFrame:
 def _mark_dirty(conn: sa.Connection, pairs: pl.DataFrame) -> None:
     if pairs.height == 0:
         return
-    ids = pairs["line_id"].to_list()
     d = t.dirty_lines
-    for offset in range(0, len(ids), 10_000):
-        conn.execute(d.delete().where(d.c.line_id.in_(ids[offset : offset + 10_000])))
+    if conn.execute(sa.select(d.c.line_id).limit(1)).first() is not None:
+        conn.execute(d.delete().where(among(conn, d.c.line_id, pairs["line_id"].to_list())))
     insert_frame(conn, d, pairs.unique(subset="line_id"))
 
 
@@ -377,6 +422,9 @@ def _apply_billings(
     open_name: str,
     outcome: _Outcome,
 ) -> None:
+    """INV lines (and stand-alone credits) whose doc_line_id is once in the batch are judged as
+    a column: against the store only. Reversals (IVC, CM, CMC) and repeated doc_line_ids depend
+    on the rows before them, so they are replayed in processing order, one by one."""
     if rows.height == 0:
         return
     parts = []
@@ -400,26 +448,267 @@ def _apply_billings(
         return
     # Stage row ids follow the processing order (accounting date, file, line).
     order = rows.select(pl.col("row_id").alias("line")).with_row_index("_order")
-    good = good.join(order, on="line").sort("_order").drop("_order")
-    good = _accounting_period(good, "doc_date", open_name)
+    good = good.join(order, on="line")
+    good = _accounting_period(good, "doc_date", open_name).with_columns(
+        pl.when(_given("so_line_id"))
+        .then(pl.col("so_line_id"))
+        .otherwise(pl.col("doc_line_id"))
+        .alias("line_id"),
+    )
+    alone = (
+        (pl.col("doc_type") == "INV") | ((pl.col("doc_type") == "CM") & ~_given("ref_doc_line_id"))
+    ) & pl.col("doc_line_id").is_unique()
+    good = good.with_columns(alone.alias("_alone"))
+    accepted = _judge_alone(conn, good.filter(pl.col("_alone")), outcome)
+    replayed = good.filter(~pl.col("_alone"))
+    if replayed.height:
+        accepted = pl.concat(
+            [accepted, _replay_billings(conn, replayed, accepted, outcome)], how="vertical_relaxed"
+        )
+    if accepted.height == 0:
+        return
+    # A billing-driven line is its own contract; other lines' contracts are in the store.
+    others = accepted.filter(~pl.col("_driven"))["line_id"].unique().to_list()
+    contract_of = _contracts_of(conn, others) if others else {}
+    records = accepted.with_columns(
+        pl.when(pl.col("_driven")).then(_driven_template(templates)).alias("pob_template"),
+        pl.coalesce("start", "doc_date").alias("start"),
+        pl.col("line_id")
+        .replace_strict(contract_of, default=pl.col("line_id"), return_dtype=pl.String)
+        .alias("contract_id"),
+        pl.col("line_id").is_first_distinct().alias("_first_of_line"),
+    )
+    _write_billings(conn, records)
+
+
+def _driven_template(templates: pl.DataFrame) -> pl.Expr:
+    """A billing-driven line's POB template: its own when the setup has it, else its
+    schedule_type as `schedule_type:<name>` (SPEC §3)."""
+    known = templates["pob_template"].implode()
+    schedule_type = (
+        pl.when(_given("schedule_type")).then(pl.col("schedule_type")).otherwise(pl.lit("evenly"))
+    )
+    return (
+        pl.when(_given("pob_template") & pl.col("pob_template").is_in(known))
+        .then(pl.col("pob_template"))
+        .otherwise(pl.format("schedule_type:{}", schedule_type))
+    )
+
+
+def _write_billings(conn: sa.Connection, records: pl.DataFrame) -> None:
+    """The accepted billings; for each billing-driven one its one-line contract and line
+    (SPEC §3); every line touched marked dirty. The rows go to the database once, into a
+    scratch table, and each table is filled from it."""
+    frame = records.select(
+        "doc_line_id",
+        "doc_type",
+        "doc_number",
+        "doc_date",
+        "line_id",
+        "customer_id",
+        "currency",
+        "amount",
+        "ref_doc_line_id",
+        "content_hash",
+        "period",
+        "stage_row_id",
+        pl.col("item_code").cast(pl.String),
+        "pob_template",
+        "start",
+        "end",
+        "contract_id",
+        pl.col("_driven").alias("driven"),
+        pl.col("_first_of_line").alias("first_of_line"),
+    ).sort("doc_line_id")  # key order: SQLite appends to the keys' indexes
+    b, c, lv, d = t.billings, t.contracts, t.line_versions, t.dirty_lines
+    with scratch(conn, frame, "scratch_billings") as s:
+        stored = [n for n in frame.columns if n in b.c]
+        conn.execute(
+            b.insert().from_select(
+                [*stored, "attributes"], sa.select(*(s.c[n] for n in stored), sa.literal("{}"))
+            )
+        )
+        driven = s.c.driven.is_(True)
+        conn.execute(
+            c.insert().from_select(
+                ["contract_id", "customer_id", "currency", "billing_driven"],
+                sa.select(s.c.doc_line_id, s.c.customer_id, s.c.currency, sa.true()).where(driven),
+            )
+        )
+        values = {
+            "line_id": s.c.doc_line_id,
+            "version": sa.literal(1),
+            "contract_id": s.c.doc_line_id,
+            "line_no": s.c.stage_row_id,
+            "content_hash": s.c.content_hash,
+            "item_code": s.c.item_code,
+            "pob_template": s.c.pob_template,
+            "amount": sa.literal(0),
+            "quantity_micro": sa.literal(1_000_000),
+            "exclude": sa.true(),
+            "residual": sa.false(),
+            "start": s.c.start,
+            "end": s.c.end,
+            "effective_date": s.c.doc_date,
+            "period": s.c.period,
+            "attributes": sa.literal("{}"),
+            "stage_row_id": s.c.stage_row_id,
+        }
+        conn.execute(
+            lv.insert().from_select(list(values), sa.select(*values.values()).where(driven))
+        )
+        if conn.execute(sa.select(d.c.line_id).limit(1)).first() is not None:
+            conn.execute(d.delete().where(d.c.line_id.in_(sa.select(s.c.line_id))))
+        conn.execute(
+            d.insert().from_select(
+                ["line_id", "contract_id"],
+                sa.select(s.c.line_id, s.c.contract_id).where(s.c.first_of_line.is_(True)),
+            )
+        )
+    if frame.height >= BATCH:
+        analyze(conn, b, c, lv, d)
+
+
+def _has_rows(conn: sa.Connection, query: sa.Select[Any]) -> bool:
+    """Whether a query finds anything: a lookup of a million keys in an empty table is skipped."""
+    return conn.execute(query.limit(1)).first() is not None
+
+
+def _given(name: str) -> pl.Expr:
+    """A cell that is there: neither null nor empty."""
+    return pl.col(name).fill_null("") != ""
+
+
+_BILLING_RECORD = {
+    "doc_line_id": pl.String,
+    "doc_type": pl.String,
+    "doc_number": pl.String,
+    "doc_date": pl.Date,
+    "line_id": pl.String,
+    "customer_id": pl.String,
+    "currency": pl.String,
+    "amount": pl.Int64,
+    "ref_doc_line_id": pl.String,
+    "content_hash": pl.String,
+    "period": pl.String,
+    "attributes": pl.String,
+    "stage_row_id": pl.Int64,
+    # Not stored: the row's place in processing order, whether it makes its own line, and
+    # what that line needs beyond the billing.
+    "_order": pl.UInt32,
+    "line": pl.Int64,
+    "_driven": pl.Boolean,
+    "item_code": pl.String,
+    "pob_template": pl.String,
+    "schedule_type": pl.String,
+    "start": pl.Date,
+    "end": pl.Date,
+}
+
+
+_LINE_NEEDS = ("item_code", "pob_template", "schedule_type", "start", "end")
+
+
+def _judge_alone(conn: sa.Connection, rows: pl.DataFrame, outcome: _Outcome) -> pl.DataFrame:
+    """INV and stand-alone CM rows whose doc_line_id is once in the batch: a duplicate or a
+    conflict of a stored document line, or an unknown so_line_id; else accepted (returned as
+    billing records)."""
+    if rows.height == 0:
+        return pl.DataFrame(schema=_BILLING_RECORD)
+    b, lv = t.billings, t.line_versions
+    stored = read_frame(
+        conn,
+        sa.select(b.c.doc_line_id, b.c.content_hash.label("_stored")).where(
+            among(conn, b.c.doc_line_id, rows["doc_line_id"].to_list())
+            if _has_rows(conn, sa.select(b.c.doc_line_id))
+            else sa.false()
+        ),
+        {"doc_line_id": pl.String, "_stored": pl.String},
+    )
+    so_lines = rows.filter(_given("so_line_id"))["so_line_id"].unique().to_list()
+    known_lines = (
+        read_frame(
+            conn,
+            sa.select(lv.c.line_id).distinct().where(among(conn, lv.c.line_id, so_lines)),
+            {"line_id": pl.String},
+        )["line_id"]
+        if so_lines
+        else pl.Series("line_id", [], dtype=pl.String)
+    )
+    judged = rows.join(stored, on="doc_line_id", how="left").with_columns(
+        pl.col("_stored").is_not_null().alias("_seen"),
+        (_given("so_line_id") & ~pl.col("so_line_id").is_in(known_lines.implode())).alias(
+            "_unknown"
+        ),
+    )
+    seen = judged.filter(pl.col("_seen"))
+    outcome.duplicate_all(seen.filter(pl.col("_stored") == pl.col("content_hash"))["line"])
+    outcome.fail_all(
+        seen.filter(pl.col("_stored") != pl.col("content_hash")).select(
+            "line",
+            pl.lit("doc_line_id").alias("column"),
+            pl.col("doc_line_id").alias("value"),
+            pl.lit("this document line was processed before with different content").alias(
+                "message"
+            ),
+        )
+    )
+    fresh = judged.filter(~pl.col("_seen"))
+    outcome.fail_all(
+        fresh.filter(pl.col("_unknown")).select(
+            "line",
+            pl.lit("so_line_id").alias("column"),
+            pl.col("so_line_id").alias("value"),
+            pl.lit("unknown so_line_id: import the sales order first").alias("message"),
+        )
+    )
+    accepted = fresh.filter(~pl.col("_unknown"))
+    outcome.ok_all(accepted["line"])
+    return accepted.select(
+        "doc_line_id",
+        "doc_type",
+        "doc_number",
+        "doc_date",
+        "line_id",
+        "customer_id",
+        "currency",
+        pl.col("signed_amount").alias("amount"),
+        pl.lit(None, dtype=pl.String).alias("ref_doc_line_id"),
+        "content_hash",
+        "period",
+        pl.lit("{}").alias("attributes"),
+        pl.col("line").alias("stage_row_id"),
+        "_order",
+        "line",
+        (~_given("so_line_id")).alias("_driven"),
+        pl.col("item_code").cast(pl.String),
+        "pob_template",
+        "schedule_type",
+        "start",
+        "end",
+    ).cast(_BILLING_RECORD)  # type: ignore[arg-type]
+
+
+def _replay_billings(
+    conn: sa.Connection, rows: pl.DataFrame, alone: pl.DataFrame, outcome: _Outcome
+) -> pl.DataFrame:
+    """Reversals and repeated doc_line_ids in processing order, with the remaining billed
+    amount of each invoice line kept as they go (SPEC §4.2); `alone` are the rows accepted as a
+    column, which reversals may refer to. Returns the accepted rows as billing records."""
     b = t.billings
-    ids = good["doc_line_id"].to_list()
-    refs = [r for r in good["ref_doc_line_id"].to_list() if r]
-    known: dict[str, dict[str, Any]] = {}
-    wanted = list({*ids, *refs})
-    for offset in range(0, len(wanted), 10_000):
-        for r in conn.execute(
-            sa.select(b).where(b.c.doc_line_id.in_(wanted[offset : offset + 10_000]))
-        ):
-            known[r.doc_line_id] = dict(r._mapping)  # noqa: SLF001
-    so_lines = set(good["so_line_id"].drop_nulls().unique().to_list())
+    ids = rows["doc_line_id"].to_list()
+    refs = [r for r in rows["ref_doc_line_id"].to_list() if r]
+    known: dict[str, dict[str, Any]] = {
+        r.doc_line_id: dict(r._mapping)  # noqa: SLF001
+        for r in conn.execute(sa.select(b).where(among(conn, b.c.doc_line_id, {*ids, *refs})))
+    }
+    so_lines = set(rows.filter(_given("so_line_id"))["so_line_id"].unique().to_list())
+    lv = t.line_versions
     existing_lines = (
         {
             r.line_id
             for r in conn.execute(
-                sa.select(t.line_versions.c.line_id).where(
-                    t.line_versions.c.line_id.in_(list(so_lines))
-                )
+                sa.select(lv.c.line_id).where(among(conn, lv.c.line_id, so_lines))
             )
         }
         if so_lines
@@ -434,138 +723,137 @@ def _apply_billings(
     if credited:
         for r in conn.execute(
             sa.select(b.c.doc_line_id, b.c.doc_type, b.c.amount, b.c.ref_doc_line_id).where(
-                b.c.doc_line_id.in_(credited) | b.c.ref_doc_line_id.in_(credited)
+                among(conn, b.c.doc_line_id, credited) | among(conn, b.c.ref_doc_line_id, credited)
             )
         ):
             _track(
                 remaining, cancelled, known, r.doc_line_id, r.doc_type, r.amount, r.ref_doc_line_id
             )
+    # The rows accepted as a column that these rows refer to join the replay at their place.
+    referred = alone.filter(pl.col("doc_line_id").is_in(refs))
+    steps = sorted(
+        [(r["_order"], True, r) for r in referred.iter_rows(named=True)]
+        + [(r["_order"], False, r) for r in rows.iter_rows(named=True)],
+        key=lambda step: step[0],
+    )
     accepted: list[dict[str, Any]] = []
-    new_driven: dict[str, dict[str, Any]] = {}
-    for row in good.iter_rows(named=True):
-        row_id, doc_line = row["line"], row["doc_line_id"]
-        previous = known.get(doc_line)
-        if previous is not None:
-            if previous["content_hash"] == row["content_hash"]:
-                outcome.duplicate(row_id)
-            else:
-                outcome.fail(
-                    row_id,
-                    "doc_line_id",
-                    doc_line,
-                    "this document line was processed before with different content",
-                )
+    for _, settled, row in steps:
+        if settled:
+            known[row["doc_line_id"]] = row
+            _track(remaining, cancelled, known, row["doc_line_id"], row["doc_type"],
+                   row["amount"], None)  # fmt: skip
             continue
-        kind, amount = row["doc_type"], row["amount"]
-        if kind == "INV" or (kind == "CM" and not row["ref_doc_line_id"]):
-            line_id = row["so_line_id"] or doc_line
-            if row["so_line_id"] and row["so_line_id"] not in existing_lines:
-                outcome.fail(
-                    row_id,
-                    "so_line_id",
-                    row["so_line_id"],
-                    "unknown so_line_id: import the sales order first",
-                )
-                continue
-            if not row["so_line_id"]:
-                new_driven[doc_line] = row
-            signed = amount if kind == "INV" else -amount
-            ref = None
+        record_row = _replay_one(row, known, existing_lines, remaining, cancelled, outcome)
+        if record_row is not None:
+            accepted.append(record_row)
+    return pl.DataFrame(accepted, schema=_BILLING_RECORD)
+
+
+def _replay_one(
+    row: dict[str, Any],
+    known: dict[str, dict[str, Any]],
+    existing_lines: set[str],
+    remaining: dict[str, int],
+    cancelled: set[str],
+    outcome: _Outcome,
+) -> dict[str, Any] | None:
+    """One billing row judged against the store and the rows before it; its record if accepted."""
+    row_id, doc_line = row["line"], row["doc_line_id"]
+    previous = known.get(doc_line)
+    if previous is not None:
+        if previous["content_hash"] == row["content_hash"]:
+            outcome.duplicate(row_id)
         else:
-            ref = row["ref_doc_line_id"]
-            original = known.get(ref)
-            if original is None or original["doc_number"] != row["ref_doc_number"]:
-                outcome.fail(
-                    row_id,
-                    "ref_doc_line_id",
-                    ref,
-                    f"{kind} references unknown document {row['ref_doc_number']} line {ref}",
-                )
-                continue
-            line_id = original["line_id"]
-            left = remaining.get(ref, 0)
-            if kind == "IVC":
-                if original["doc_type"] != "INV":
-                    outcome.fail(row_id, "ref_doc_line_id", ref, "an IVC cancels an INV line")
-                    continue
-                if amount != left:
-                    outcome.fail(
-                        row_id,
-                        "amount",
-                        row["amount_text"],
-                        f"partial invoice cancellations are not permitted: the "
-                        f"remaining amount of {ref} is {_fmt(left, row['currency'])}",
-                    )
-                    continue
-                signed = -amount
-            elif kind == "CM":
-                if original["doc_type"] != "INV":
-                    outcome.fail(row_id, "ref_doc_line_id", ref, "a CM credits an INV line")
-                    continue
-                if amount > left:
-                    outcome.fail(
-                        row_id,
-                        "amount",
-                        row["amount_text"],
-                        f"the credit exceeds the remaining billed amount of {ref}: "
-                        f"{_fmt(left, row['currency'])}",
-                    )
-                    continue
-                signed = -amount
-            else:  # CMC
-                if original["doc_type"] != "CM" or ref in cancelled:
-                    outcome.fail(
-                        row_id,
-                        "ref_doc_line_id",
-                        ref,
-                        "a CMC cancels a credit memo line that is not yet cancelled",
-                    )
-                    continue
-                if amount != -original["amount"]:
-                    outcome.fail(
-                        row_id,
-                        "amount",
-                        row["amount_text"],
-                        f"a CMC must match its credit memo: "
-                        f"{_fmt(-original['amount'], row['currency'])}",
-                    )
-                    continue
-                signed = amount
-        record_row = {
-            "doc_line_id": doc_line,
-            "doc_type": kind,
-            "doc_number": row["doc_number"],
-            "doc_date": row["doc_date"],
-            "line_id": line_id,
-            "customer_id": row["customer_id"],
-            "currency": row["currency"],
-            "amount": signed,
-            "ref_doc_line_id": ref,
-            "content_hash": row["content_hash"],
-            "period": row["period"],
-            "attributes": "{}",
-            "stage_row_id": row_id,
-        }
-        known[doc_line] = record_row
-        _track(remaining, cancelled, known, doc_line, kind, signed, ref)
-        accepted.append(record_row)
-        outcome.ok(row_id)
-    if accepted:
-        frame = pl.DataFrame(accepted, infer_schema_length=None)
-        insert_frame(conn, t.billings, frame)
-        if new_driven:
-            _add_billing_driven(conn, new_driven, templates)
-        contract_of = _contracts_of(conn, frame["line_id"].unique().to_list())
-        _mark_dirty(
-            conn,
-            frame.select("line_id")
-            .unique()
-            .with_columns(
-                pl.col("line_id")
-                .replace_strict(contract_of, default=pl.col("line_id"))
-                .alias("contract_id")
-            ),
+            outcome.fail(
+                row_id,
+                "doc_line_id",
+                doc_line,
+                "this document line was processed before with different content",
+            )
+        return None
+    kind, amount = row["doc_type"], row["amount"]
+    driven = False
+    if kind == "INV" or (kind == "CM" and not row["ref_doc_line_id"]):
+        line_id = row["so_line_id"] or doc_line
+        if row["so_line_id"] and row["so_line_id"] not in existing_lines:
+            outcome.fail(
+                row_id,
+                "so_line_id",
+                row["so_line_id"],
+                "unknown so_line_id: import the sales order first",
+            )
+            return None
+        driven = not row["so_line_id"]
+        signed = amount if kind == "INV" else -amount
+        ref = None
+    else:
+        ref = row["ref_doc_line_id"]
+        original = known.get(ref)
+        if original is None or original["doc_number"] != row["ref_doc_number"]:
+            outcome.fail(
+                row_id,
+                "ref_doc_line_id",
+                ref,
+                f"{kind} references unknown document {row['ref_doc_number']} line {ref}",
+            )
+            return None
+        line_id = original["line_id"]
+        left = remaining.get(ref, 0)
+        failure = _reversal_problem(row, original, ref, left, cancelled)
+        if failure is not None:
+            outcome.fail(row_id, *failure)
+            return None
+        signed = amount if kind == "CMC" else -amount
+    record_row = {
+        "doc_line_id": doc_line,
+        "doc_type": kind,
+        "doc_number": row["doc_number"],
+        "doc_date": row["doc_date"],
+        "line_id": line_id,
+        "customer_id": row["customer_id"],
+        "currency": row["currency"],
+        "amount": signed,
+        "ref_doc_line_id": ref,
+        "content_hash": row["content_hash"],
+        "period": row["period"],
+        "attributes": "{}",
+        "stage_row_id": row_id,
+        "_order": row["_order"],
+        "line": row_id,
+        "_driven": driven,
+        **{name: row[name] for name in _LINE_NEEDS},
+    }
+    known[doc_line] = record_row
+    _track(remaining, cancelled, known, doc_line, kind, signed, ref)
+    outcome.ok(row_id)
+    return record_row
+
+
+def _reversal_problem(
+    row: dict[str, Any], original: dict[str, Any], ref: str, left: int, cancelled: set[str]
+) -> tuple[str, object, str] | None:
+    """Why an IVC, CM or CMC cannot apply to its original line (column, value, message)."""
+    kind, amount, currency = row["doc_type"], row["amount"], row["currency"]
+    wrong_original = {
+        "IVC": ("INV", "an IVC cancels an INV line"),
+        "CM": ("INV", "a CM credits an INV line"),
+        "CMC": ("CM", "a CMC cancels a credit memo line that is not yet cancelled"),
+    }
+    expected, message = wrong_original[kind]
+    if original["doc_type"] != expected or (kind == "CMC" and ref in cancelled):
+        return "ref_doc_line_id", ref, message
+    if kind == "IVC" and amount != left:
+        message = (
+            "partial invoice cancellations are not permitted: "
+            f"the remaining amount of {ref} is {_fmt(left, currency)}"
         )
+    elif kind == "CM" and amount > left:
+        message = f"the credit exceeds the remaining billed amount of {ref}: {_fmt(left, currency)}"
+    elif kind == "CMC" and amount != -original["amount"]:
+        message = f"a CMC must match its credit memo: {_fmt(-original['amount'], currency)}"
+    else:
+        return None
+    return "amount", row["amount_text"], message
 
 
 def _fmt(amount: int, currency: str) -> str:
@@ -596,63 +884,93 @@ def _track(
             remaining[target] = remaining.get(target, 0) + signed
 
 
-def _add_billing_driven(
-    conn: sa.Connection, rows: dict[str, dict[str, Any]], templates: pl.DataFrame
-) -> None:
-    """A billing line without a sales order is its own one-line contract (SPEC §3)."""
-    known_templates = set(templates["pob_template"].to_list())
-    contracts, versions = [], []
-    for doc_line, row in rows.items():
-        template = row.get("pob_template")
-        if not template or template not in known_templates:
-            template = f"schedule_type:{row.get('schedule_type') or 'evenly'}"
-        contracts.append(
-            {
-                "contract_id": doc_line,
-                "customer_id": row["customer_id"],
-                "currency": row["currency"],
-                "billing_driven": True,
-            }
-        )
-        versions.append(
-            {
-                "line_id": doc_line,
-                "version": 1,
-                "contract_id": doc_line,
-                "line_no": row["line"],
-                "content_hash": row["content_hash"],
-                "item_code": row.get("item_code"),
-                "pob_template": template,
-                "amount": 0,
-                "quantity_micro": 1_000_000,
-                "exclude": True,
-                "residual": False,
-                "start": row["start"] or row["doc_date"],
-                "end": row["end"],
-                "effective_date": row["doc_date"],
-                "period": row["period"],
-                "attributes": "{}",
-                "stage_row_id": row["line"],
-            }
-        )
-    insert_frame(conn, t.contracts, pl.DataFrame(contracts))
-    insert_frame(conn, t.line_versions, pl.DataFrame(versions, infer_schema_length=None))
-
-
 def _contracts_of(conn: sa.Connection, line_ids: list[str]) -> dict[str, str]:
     lv = t.line_versions
-    found: dict[str, str] = {}
-    for offset in range(0, len(line_ids), 10_000):
-        chunk = line_ids[offset : offset + 10_000]
-        for r in conn.execute(
-            sa.select(lv.c.line_id, lv.c.contract_id).where(lv.c.line_id.in_(chunk))
-        ):
-            found[r.line_id] = r.contract_id
-    return found
+    query = sa.select(lv.c.line_id, lv.c.contract_id).where(among(conn, lv.c.line_id, line_ids))
+    return {r.line_id: r.contract_id for r in conn.execute(query)}
+
+
+def _verdicts(rows: pl.DataFrame, key: str, stored: pl.DataFrame, passes: pl.Expr) -> pl.DataFrame:
+    """Add `_verdict` to rows in processing order, as judging them one by one would: a key in
+    the store makes every row of it a duplicate (same content) or a conflict; otherwise the
+    first row that `passes` its checks is accepted, the rows of the key after it are duplicates
+    or conflicts of it, and the rows before it failed their checks. stored: key, _stored."""
+    first = pl.col("_first")
+    frame = (
+        rows.with_row_index("_pos")
+        .join(stored, on=key, how="left", maintain_order="left")
+        .with_columns((pl.col("_stored").is_null() & passes).alias("_passes"))
+    )
+    repeated = pl.col(key).is_duplicated()
+    frame = frame.with_columns(
+        pl.when(repeated)
+        .then(pl.col("_pos").filter(pl.col("_passes")).min().over(key))
+        .when(pl.col("_passes"))
+        .then(pl.col("_pos"))
+        .alias("_first"),
+    )
+    frame = frame.with_columns(
+        pl.when(repeated)
+        .then(pl.col("_content").filter(pl.col("_pos") == first).first().over(key))
+        .otherwise(pl.col("_content"))
+        .alias("_first_content")
+    )
+    return frame.with_columns(
+        pl.when(pl.col("_stored").is_not_null())
+        .then(
+            pl.when(pl.col("_content") == pl.col("_stored"))
+            .then(pl.lit("duplicate"))
+            .otherwise(pl.lit("conflict"))
+        )
+        .when(first.is_null() | (pl.col("_pos") < first))
+        .then(pl.lit("failed"))
+        .when(pl.col("_pos") == first)
+        .then(pl.lit("accepted"))
+        .when(pl.col("_content") == pl.col("_first_content"))
+        .then(pl.lit("duplicate"))
+        .otherwise(pl.lit("conflict"))
+        .alias("_verdict")
+    ).drop("_pos", "_passes", "_first", "_first_content")
+
+
+def _report(
+    outcome: _Outcome, judged: pl.DataFrame, key: str, conflict: str, failures: list[pl.Expr]
+) -> pl.DataFrame:
+    """Record the verdicts of `_verdicts` in the outcome; failures are (column, value, message)
+    structs, the first non-null one per failed row. Returns the accepted rows."""
+    verdict = pl.col("_verdict")
+    outcome.duplicate_all(judged.filter(verdict == "duplicate")["line"])
+    outcome.fail_all(
+        judged.filter(verdict == "conflict").select(
+            "line",
+            pl.lit(key).alias("column"),
+            pl.col(key).cast(pl.String).fill_null("").alias("value"),
+            pl.lit(conflict).alias("message"),
+        )
+    )
+    failed = judged.filter(verdict == "failed")
+    if failed.height:
+        outcome.fail_all(failed.select("line", pl.coalesce(failures).alias("_why")).unnest("_why"))
+    accepted = judged.filter(verdict == "accepted")
+    outcome.ok_all(accepted["line"])
+    return accepted
+
+
+def _why(column: str, value: pl.Expr, message: pl.Expr, when: pl.Expr) -> pl.Expr:
+    return pl.when(when).then(
+        pl.struct(
+            pl.lit(column).alias("column"),
+            value.cast(pl.String).fill_null("").alias("value"),
+            message.alias("message"),
+        )
+    )
 
 
 def _apply_costs(
-    conn: sa.Connection, rows: pl.DataFrame, open_name: str, outcome: _Outcome
+    conn: sa.Connection,
+    rows: pl.DataFrame,
+    open_name: str,
+    outcome: _Outcome,
 ) -> None:
     if rows.height == 0:
         return
@@ -667,64 +985,73 @@ def _apply_costs(
     )
     good = _accounting_period(good, "cost_date", open_name)
     c = t.costs
-    known = {
-        r.cost_id: r.content_hash
-        for r in conn.execute(
-            sa.select(c.c.cost_id, c.c.content_hash).where(
-                c.c.cost_id.in_(good["cost_id"].to_list())
-            )
-        )
-    }
-    lines = set(_contracts_of(conn, good["so_line_id"].drop_nulls().to_list()))
-    contracts = {
-        r.contract_id
-        for r in conn.execute(
-            sa.select(t.contracts.c.contract_id).where(
-                t.contracts.c.contract_id.in_(good["contract_id"].drop_nulls().to_list())
-            )
-        )
-    }
-    accepted = []
-    for row in good.iter_rows(named=True):
-        row_id = row["line"]
-        if row["cost_id"] in known:
-            if known[row["cost_id"]] == row["content_hash"]:
-                outcome.duplicate(row_id)
-            else:
-                outcome.fail(
-                    row_id,
-                    "cost_id",
-                    row["cost_id"],
-                    "this cost was processed before with different content",
+    stored = read_frame(
+        conn,
+        sa.select(c.c.cost_id, c.c.content_hash.label("_stored")).where(
+            among(conn, c.c.cost_id, good["cost_id"].to_list())
+        ),
+        {"cost_id": pl.String, "_stored": pl.String},
+    )
+    so_lines = good.filter(_given("so_line_id"))["so_line_id"].unique().to_list()
+    lines = pl.Series(list(_contracts_of(conn, so_lines)) if so_lines else [], dtype=pl.String)
+    ids = good.filter(~_given("so_line_id"))["contract_id"].drop_nulls().unique().to_list()
+    contracts = pl.Series(
+        [
+            r.contract_id
+            for r in conn.execute(
+                sa.select(t.contracts.c.contract_id).where(
+                    among(conn, t.contracts.c.contract_id, ids)
                 )
-            continue
-        if row["so_line_id"] and row["so_line_id"] not in lines:
-            outcome.fail(row_id, "so_line_id", row["so_line_id"], "unknown so_line_id")
-            continue
-        if not row["so_line_id"] and row["contract_id"] not in contracts:
-            outcome.fail(row_id, "contract_id", row["contract_id"], "unknown contract_id")
-            continue
-        known[row["cost_id"]] = row["content_hash"]
-        accepted.append(
-            {
-                "cost_id": row["cost_id"],
-                "cost_type": row["cost_type"],
-                "amount": row["amount"],
-                "currency": row["currency"],
-                "cost_date": row["cost_date"],
-                "line_id": row["so_line_id"],
-                "contract_id": row["contract_id"],
-                "amortization": row["amortization"],
-                "amortization_months": row["amortization_months"],
-                "expense_immediately": row["expense_immediately"],
-                "period": row["period"],
-                "content_hash": row["content_hash"],
-                "stage_row_id": row_id,
-            }
-        )
-        outcome.ok(row_id)
-    if accepted:
-        insert_frame(conn, t.costs, pl.DataFrame(accepted, infer_schema_length=None))
+            )
+        ]
+        if ids
+        else [],
+        dtype=pl.String,
+    )
+    unknown_line = _given("so_line_id") & ~pl.col("so_line_id").is_in(lines.implode())
+    unknown_contract = ~_given("so_line_id") & ~pl.col("contract_id").is_in(
+        contracts.implode()
+    ).fill_null(value=False)
+    judged = _verdicts(
+        good.with_columns(pl.col("content_hash").alias("_content")),
+        "cost_id",
+        stored,
+        ~unknown_line & ~unknown_contract,
+    )
+    accepted = _report(
+        outcome,
+        judged,
+        "cost_id",
+        "this cost was processed before with different content",
+        [
+            _why("so_line_id", pl.col("so_line_id"), pl.lit("unknown so_line_id"), unknown_line),
+            _why(
+                "contract_id",
+                pl.col("contract_id"),
+                pl.lit("unknown contract_id"),
+                unknown_contract,
+            ),
+        ],
+    )
+    insert_frame(
+        conn,
+        t.costs,
+        accepted.select(
+            "cost_id",
+            "cost_type",
+            "amount",
+            "currency",
+            "cost_date",
+            pl.col("so_line_id").alias("line_id"),
+            "contract_id",
+            "amortization",
+            "amortization_months",
+            "expense_immediately",
+            "period",
+            "content_hash",
+            pl.col("line").alias("stage_row_id"),
+        ),
+    )
 
 
 # --- event_import -----------------------------------------------------------------------------
@@ -744,8 +1071,7 @@ def event_import_job(conn: sa.Connection) -> JobResult:
         if good.height:
             _apply_events(conn, good, event_name, open_name, outcome)
     _write_outcome(conn, outcome)
-    result.processed = sum(1 for st, _ in outcome.rows.values() if st == "processed")
-    result.error = sum(1 for st, _ in outcome.rows.values() if st == "error")
+    result.processed, result.error = outcome.counts()
     result.duplicate = outcome.duplicates
     return result
 
@@ -756,79 +1082,87 @@ def _apply_events(
     good = _accounting_period(good, "event_date", open_name)
     lv, tp, ev = t.line_versions, t.pob_templates, t.events
     line_ids = good["line_id"].unique().to_list()
-    template_of = dict(
-        conn.execute(
-            sa.select(lv.c.line_id, lv.c.pob_template).where(lv.c.line_id.in_(line_ids))
-        ).all()
+    # The newest version's template of each line.
+    templates = read_frame(
+        conn,
+        sa.select(lv.c.line_id, lv.c.version, lv.c.pob_template).where(
+            among(conn, lv.c.line_id, line_ids)
+        ),
+        {"line_id": pl.String, "version": pl.Int64, "pob_template": pl.String},
     )
-    contract_of = _contracts_of(conn, line_ids)
-    accepts = {r.name: (r.method, r.events or []) for r in conn.execute(sa.select(tp))}
-    known = {
-        r.event_id: r.content_hash
-        for r in conn.execute(
-            sa.select(ev.c.event_id, ev.c.content_hash).where(
-                ev.c.event_id.in_(good["event_id"].to_list())
-            )
-        )
+    templates = templates.sort("version").group_by("line_id").last().drop("version")
+    # Whether a line's template takes this event for a release.
+    takes = {
+        r.name: r.method == "event" and event_name in (r.events or [])
+        for r in conn.execute(sa.select(tp))
     }
-    accepted = []
-    for row in good.iter_rows(named=True):
-        row_id, line_id = row["line"], row["line_id"]
-        content = row.get("content_hash") or row["event_id"]
-        if row["event_id"] in known:
-            if known[row["event_id"]] == content:
-                outcome.duplicate(row_id)
-            else:
-                outcome.fail(
-                    row_id,
-                    "event_id",
-                    row["event_id"],
-                    "this event was processed before with different content",
-                )
-            continue
-        template = template_of.get(line_id)
-        if template is None:
-            outcome.fail(row_id, "so_line_id", line_id, "event for an unknown line")
-            continue
-        method, names = accepts.get(template, ("", []))
-        if row["action"] == "release" and (method != "event" or event_name not in names):
-            outcome.fail(
-                row_id,
+    stored = read_frame(
+        conn,
+        sa.select(ev.c.event_id, ev.c.content_hash.label("_stored")).where(
+            among(conn, ev.c.event_id, good["event_id"].to_list())
+        ),
+        {"event_id": pl.String, "_stored": pl.String},
+    )
+    frame = good.join(templates, on="line_id", how="left", maintain_order="left").with_columns(
+        pl.coalesce(
+            pl.col("content_hash") if "content_hash" in good.columns else pl.lit(None),
+            pl.col("event_id"),
+        )
+        .cast(pl.String)
+        .alias("_content"),
+        pl.col("pob_template")
+        .replace_strict(takes, default=False, return_dtype=pl.Boolean)
+        .alias("_takes"),
+    )
+    unknown = pl.col("pob_template").is_null()
+    refused = ~unknown & (pl.col("action") == "release") & ~pl.col("_takes")
+    judged = _verdicts(frame, "event_id", stored, ~unknown & ~refused)
+    accepted = _report(
+        outcome,
+        judged,
+        "event_id",
+        "this event was processed before with different content",
+        [
+            _why("so_line_id", pl.col("line_id"), pl.lit("event for an unknown line"), unknown),
+            _why(
                 "so_line_id",
-                line_id,
-                f"line {line_id}'s POB template {template} does not accept event {event_name}",
-            )
-            continue
-        known[row["event_id"]] = content
-        accepted.append(
-            {
-                "event_id": row["event_id"],
-                "event_name": event_name,
-                "line_id": line_id,
-                "event_date": row["event_date"],
-                "seq": row_id,
-                "action": row["action"],
-                "kind": row.get("kind"),
-                "value_micro": row.get("value_micro"),
-                "content_hash": content,
-                "period": row["period"],
-                "stage_row_id": row_id,
-            }
-        )
-        outcome.ok(row_id)
-    if accepted:
-        frame = pl.DataFrame(accepted, infer_schema_length=None)
-        insert_frame(conn, ev, frame)
-        _mark_dirty(
-            conn,
-            frame.select("line_id")
-            .unique()
-            .with_columns(
-                pl.col("line_id")
-                .replace_strict(contract_of, default=pl.col("line_id"))
-                .alias("contract_id")
+                pl.col("line_id"),
+                pl.format(
+                    "line {}'s POB template {} does not accept event {}",
+                    pl.col("line_id"),
+                    pl.col("pob_template"),
+                    pl.lit(event_name),
+                ),
+                refused,
             ),
-        )
+        ],
+    )
+    if accepted.height == 0:
+        return
+    frame = accepted.select(
+        "event_id",
+        pl.lit(event_name).alias("event_name"),
+        "line_id",
+        "event_date",
+        pl.col("line").alias("seq"),
+        "action",
+        pl.col("kind") if "kind" in accepted.columns else pl.lit(None, dtype=pl.String),
+        pl.col("value_micro") if "value_micro" in accepted.columns else pl.lit(None, pl.Int64),
+        pl.col("_content").alias("content_hash"),
+        "period",
+        pl.col("line").alias("stage_row_id"),
+    )
+    insert_frame(conn, ev, frame)
+    pairs = frame.select("line_id").unique()
+    contract_of = _contracts_of(conn, pairs["line_id"].to_list())
+    _mark_dirty(
+        conn,
+        pairs.with_columns(
+            pl.col("line_id")
+            .replace_strict(contract_of, default=pl.col("line_id"), return_dtype=pl.String)
+            .alias("contract_id")
+        ),
+    )
 
 
 # --- revenue_process --------------------------------------------------------------------------
@@ -838,17 +1172,21 @@ def revenue_process(conn: sa.Connection) -> JobResult:
     """Re-allocate and re-schedule the contracts touched since the last run; post the open
     period of every book (closed periods as posted, the open one catching up)."""
     result = JobResult("revenue_process")
-    dirty = read_frame(
-        conn, sa.select(t.dirty_lines.c.contract_id).distinct(), {"contract_id": pl.String}
-    )
-    if dirty.height == 0:
+    if conn.execute(sa.select(t.dirty_lines.c.line_id).limit(1)).first() is None:
         return result
-    contracts = dirty["contract_id"].to_list()
-    lines = _current_lines(conn, contracts)
+    analyze(conn, t.dirty_lines)  # its size swings from a few lines to every line
+    whole = _most_are_touched(conn)
+    lines = _current_lines(conn, whole=whole)
     if lines.height == 0:
         conn.execute(t.dirty_lines.delete())
         return result
-    billed = _billings_of(conn, lines["line_id"].to_list())
+    billed = _of_touched(
+        conn,
+        sa.select(t.billings.c.line_id, t.billings.c.doc_date, t.billings.c.amount),
+        t.billings.c.line_id,
+        lines["line_id"],
+        whole=whole,
+    )
     driven_totals = billed.group_by("line_id").agg(pl.col("amount").sum().alias("_billed"))
     lines = (
         lines.join(driven_totals, on="line_id", how="left")
@@ -868,9 +1206,19 @@ def revenue_process(conn: sa.Connection) -> JobResult:
     allocated, errors = allocate(lines)
     result.notes.extend(f"contract {e.contract_id}: {e.message}" for e in errors)
     allocated = allocated.filter(pl.col("allocated").is_not_null())
+    ids = allocated["line_id"]
     _store_allocations(conn, allocated)
-    events = _events_of(conn, allocated["line_id"].to_list())
-    actions = _actions_of(conn, allocated["line_id"].to_list())
+    e = t.events
+    touched = _of_touched(
+        conn,
+        sa.select(e.c.line_id, e.c.event_date, e.c.seq, e.c.action, e.c.kind, e.c.value_micro),
+        e.c.line_id,
+        ids,
+        whole=whole,
+    )
+    released = pl.col("action") == "release"
+    events = touched.filter(released).select("line_id", "event_date", "seq", "kind", "value_micro")
+    actions = touched.filter(~released).select("line_id", "event_date", "seq", "action")
     books = conn.execute(sa.select(t.books)).all()
     for book in books:
         open_name = open_period(conn, book.name)
@@ -880,20 +1228,21 @@ def revenue_process(conn: sa.Connection) -> JobResult:
         )
         rows = apply_actions(rows, actions)
         result.notes.extend(f"line {e.line_id}: {e.message}" for e in schedule_errors)
-        posted = _posted(conn, book.name, allocated["line_id"].to_list(), open_name)
+        posted = _posted(conn, book.name, ids, open_name, whole=whole)
         open_index = parse_period(open_name)
-        effective = effective_schedule(rows, posted, open_index)
+        # Only the open period is posted: later months of the schedule cannot change it.
+        effective = effective_schedule(
+            rows.filter(pl.col("period") <= open_index), posted, open_index
+        )
         now_open = effective.filter(pl.col("period") == open_index)
-        ids = allocated["line_id"].to_list()
         p = t.postings
-        for offset in range(0, len(ids), 10_000):
-            conn.execute(
-                p.delete().where(
-                    (p.c.book == book.name)
-                    & (p.c.period == open_name)
-                    & p.c.line_id.in_(ids[offset : offset + 10_000])
-                )
+        conn.execute(
+            p.delete().where(
+                (p.c.book == book.name)
+                & (p.c.period == open_name)
+                & among(conn, p.c.line_id, ids.to_list())
             )
+        )
         insert_frame(
             conn,
             p,
@@ -910,26 +1259,73 @@ def revenue_process(conn: sa.Connection) -> JobResult:
     return result
 
 
-def _current_lines(conn: sa.Connection, contract_ids: list[str]) -> pl.DataFrame:
-    """Every version of the lines of these contracts, newest last (for allocation the newest)."""
-    lv, c = t.line_versions, t.contracts
-    frames = []
-    for offset in range(0, len(contract_ids), 10_000):
-        chunk = contract_ids[offset : offset + 10_000]
-        frames.append(
-            read_frame(
-                conn,
-                sa.select(
-                    lv,
-                    c.c.customer_id,
-                    c.c.currency,
-                    c.c.billing_driven,
-                )
-                .join(c, c.c.contract_id == lv.c.contract_id)
-                .where(lv.c.contract_id.in_(chunk)),
+def _most_are_touched(conn: sa.Connection) -> bool:
+    """Whether the touched contracts are a large share of all: their rows are then read with
+    whole tables, filtered here (a scan is cheaper than a lookup per line), else by index."""
+    touched = conn.execute(sa.select(sa.func.count()).select_from(t.dirty_lines)).scalar() or 0
+    every = conn.execute(sa.select(sa.func.count()).select_from(t.contracts)).scalar() or 0
+    return touched * 4 >= every
+
+
+def _dirty_line_ids() -> sa.Select[Any]:
+    """Every line of the contracts touched since the last run (a subquery, never a list)."""
+    lv, d = t.line_versions, t.dirty_lines
+    return sa.select(lv.c.line_id).where(lv.c.contract_id.in_(sa.select(d.c.contract_id)))
+
+
+def _of_touched(
+    conn: sa.Connection,
+    query: sa.Select[Any],
+    line_id: sa.Column[Any],
+    keep: pl.Series,
+    *,
+    whole: bool,
+) -> pl.DataFrame:
+    """The rows of `query` about these lines of the touched contracts."""
+    if not _has_rows(conn, query):
+        return read_frame(conn, query.where(sa.false()))
+    frame = read_frame(conn, query if whole else query.where(line_id.in_(_dirty_line_ids())))
+    return frame.filter(pl.col("line_id").is_in(keep.implode()))
+
+
+def _current_lines(conn: sa.Connection, *, whole: bool) -> pl.DataFrame:
+    """The newest version of every line of the touched contracts, with `versions`: the history
+    of the lines that have more than one (for prospective modifications), oldest first."""
+    lv, c, d = t.line_versions, t.contracts, t.dirty_lines
+    columns = (
+        lv.c.line_id,
+        lv.c.version,
+        lv.c.contract_id,
+        lv.c.line_no,
+        lv.c.pob_template,
+        lv.c.amount,
+        lv.c.quantity_micro,
+        lv.c.ssp_unit,
+        lv.c.exclude,
+        lv.c.residual,
+        lv.c.start,
+        lv.c.end,
+        lv.c.effective_date,
+        lv.c.modification_policy,
+    )
+    if whole:
+        touched = read_frame(conn, sa.select(d.c.contract_id))
+        versions = (
+            read_frame(conn, sa.select(*columns))
+            .join(touched, on="contract_id", how="semi")
+            .join(
+                read_frame(conn, sa.select(c.c.contract_id, c.c.billing_driven)),
+                on="contract_id",
+                how="inner",
             )
         )
-    versions = pl.concat(frames, how="diagonal_relaxed")
+    else:
+        versions = read_frame(
+            conn,
+            sa.select(*columns, c.c.billing_driven)
+            .join(c, c.c.contract_id == lv.c.contract_id)
+            .where(lv.c.contract_id.in_(sa.select(d.c.contract_id))),
+        )
     policy: dict[str, str] = {
         r.contract_id: r.modification_policy for r in conn.execute(sa.select(t.contract_policies))
     }
@@ -941,29 +1337,35 @@ def _current_lines(conn: sa.Connection, contract_ids: list[str]) -> pl.DataFrame
     )
     versions = versions.with_columns(
         pl.coalesce(
-            pl.col("contract_id").replace_strict(policy, default=None),
+            pl.col("contract_id").replace_strict(policy, default=None, return_dtype=pl.String),
             pl.col("modification_policy"),
             pl.lit(default),
         ).alias("policy"),
         pl.col("start").cast(pl.Date),
         pl.col("end").cast(pl.Date),
         pl.col("effective_date").cast(pl.Date),
-    ).sort("line_id", "version")
-    latest = versions.group_by("line_id", maintain_order=True).last()
-    history = versions.group_by("line_id", maintain_order=True).agg(
-        pl.struct(pl.all().exclude("line_id")).alias("versions")
     )
-    return latest.join(history, on="line_id", how="left").sort("contract_id", "line_no")
+    if versions["line_id"].is_duplicated().any():
+        versions = versions.sort("line_id", "version")
+        latest = versions.group_by("line_id", maintain_order=True).last()
+        history = (
+            versions.filter(pl.col("line_id").is_duplicated())
+            .group_by("line_id", maintain_order=True)
+            .agg(pl.struct(pl.all().exclude("line_id")).alias("versions"))
+        )
+        lines = latest.join(history, on="line_id", how="left")
+    else:
+        lines = versions
+    return lines.sort("contract_id", "line_no", "line_id")
 
 
 def _store_allocations(conn: sa.Connection, allocated: pl.DataFrame) -> None:
     a = t.allocations
     pairs = allocated.select("line_id", "version", "allocated")
-    ids = pairs["line_id"].to_list()
-    for offset in range(0, len(ids), 10_000):
+    if conn.execute(sa.select(a.c.line_id).limit(1)).first() is not None:
         conn.execute(
             a.delete().where(
-                a.c.line_id.in_(ids[offset : offset + 10_000])
+                among(conn, a.c.line_id, pairs["line_id"].to_list())
                 & a.c.version.in_(pairs["version"].unique().to_list())
             )
         )
@@ -1028,7 +1430,9 @@ def _prospective_chain(conn: sa.Connection, lines: pl.DataFrame) -> pl.DataFrame
     a = t.allocations
     stored = {
         (r.line_id, r.version): r.allocated
-        for r in conn.execute(sa.select(a).where(a.c.line_id.in_(lines["line_id"].to_list())))
+        for r in conn.execute(
+            sa.select(a).where(among(conn, a.c.line_id, lines["line_id"].to_list()))
+        )
     }
     parts = []
     for row in lines.iter_rows(named=True):
@@ -1088,79 +1492,20 @@ _SEGMENT_SCHEMA = {
 }
 
 
-def _billings_of(conn: sa.Connection, line_ids: list[str]) -> pl.DataFrame:
-    b = t.billings
-    frames = [
-        read_frame(
-            conn,
-            sa.select(b.c.line_id, b.c.doc_date, b.c.amount).where(
-                b.c.line_id.in_(line_ids[o : o + 10_000])
-            ),
-            {"line_id": pl.String, "doc_date": pl.Date, "amount": pl.Int64},
-        )
-        for o in range(0, len(line_ids), 10_000)
-    ]
-    return (
-        pl.concat(frames)
-        if frames
-        else pl.DataFrame(schema={"line_id": pl.String, "doc_date": pl.Date, "amount": pl.Int64})
-    )
-
-
-def _events_of(conn: sa.Connection, line_ids: list[str]) -> pl.DataFrame:
-    e = t.events
-    schema = {
-        "line_id": pl.String,
-        "event_date": pl.Date,
-        "seq": pl.Int64,
-        "kind": pl.String,
-        "value_micro": pl.Int64,
-    }
-    frames = [
-        read_frame(
-            conn,
-            sa.select(e.c.line_id, e.c.event_date, e.c.seq, e.c.kind, e.c.value_micro).where(
-                e.c.line_id.in_(line_ids[o : o + 10_000]) & (e.c.action == "release")
-            ),
-            schema,
-        )
-        for o in range(0, len(line_ids), 10_000)
-    ]
-    return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
-
-
-def _actions_of(conn: sa.Connection, line_ids: list[str]) -> pl.DataFrame:
-    e = t.events
-    schema = {"line_id": pl.String, "event_date": pl.Date, "seq": pl.Int64, "action": pl.String}
-    frames = [
-        read_frame(
-            conn,
-            sa.select(e.c.line_id, e.c.event_date, e.c.seq, e.c.action).where(
-                e.c.line_id.in_(line_ids[o : o + 10_000]) & (e.c.action != "release")
-            ),
-            schema,
-        )
-        for o in range(0, len(line_ids), 10_000)
-    ]
-    return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
-
-
-def _posted(conn: sa.Connection, book: str, line_ids: list[str], open_name: str) -> pl.DataFrame:
+def _posted(
+    conn: sa.Connection, book: str, line_ids: pl.Series, open_name: str, *, whole: bool
+) -> pl.DataFrame:
+    """What was posted to the closed periods of a book for these lines (period as month index)."""
     p = t.postings
-    schema = {"line_id": pl.String, "period": pl.String, "amount": pl.Int64}
-    frames = [
-        read_frame(
-            conn,
-            sa.select(p.c.line_id, p.c.period, p.c.amount).where(
-                (p.c.book == book)
-                & (p.c.period < open_name)
-                & p.c.line_id.in_(line_ids[o : o + 10_000])
-            ),
-            schema,
-        )
-        for o in range(0, len(line_ids), 10_000)
-    ]
-    frame = pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+    frame = _of_touched(
+        conn,
+        sa.select(p.c.line_id, p.c.period, p.c.amount).where(
+            (p.c.book == book) & (p.c.period < open_name)
+        ),
+        p.c.line_id,
+        line_ids,
+        whole=whole,
+    )
     return frame.with_columns(
         (
             pl.col("period").str.slice(0, 4).cast(pl.Int64) * 12
