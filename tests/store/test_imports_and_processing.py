@@ -286,3 +286,25 @@ def test_a_crash_mid_run_leaves_the_store_as_before_and_a_rerun_finishes(
     engine.dispose()
     assert query(cli.url, "select count(*) from billings") == [(1,)]
     assert postings(cli.url) == {("L1", "2024-03"): 31_085}
+
+
+def test_a_prospective_change_keeps_the_earlier_versions_allocation(cli, tmp_path):
+    # Two lines of one contract; L1 v1 allocated, then L1 changes while a new line L2 joins.
+    # L1's version-1 allocation must survive to anchor the prospective chain.
+    _init(cli, tmp_path)
+    setup = tmp_path / "p.yaml"
+    setup.write_text("defaults: {modification_policy: prospective}\n")
+    cli("setup", "load", setup)
+    year = {"template": "support_full", "start": "2024-03-01", "end": "2025-02-28"}
+    cli("import", "transactions", write_csv(tmp_path / "v1.csv", SO_HEADS,
+        [so("L1", "1200.00", **year)]), "--type", "sales_order")  # fmt: skip
+    heads = [*SO_HEADS, "modification_date"]
+    cli("import", "transactions", write_csv(tmp_path / "v2.csv", heads, [
+        [*so("L1", "1500.00", order_date="2024-03-01", **year), "2024-03-01"],
+        [*so("L2", "600.00", order_date="2024-03-01", **year), ""],
+    ]), "--type", "sales_order")  # fmt: skip
+    rows = query(cli.url, "select line_id, version, allocated from allocations")
+    stored = {(line, version): amount for line, version, amount in rows}
+    assert stored[("L1", 1)] == 120_000
+    assert stored[("L1", 2)] == 150_000
+    assert stored[("L2", 1)] == 60_000

@@ -1363,12 +1363,13 @@ def _store_allocations(conn: sa.Connection, allocated: pl.DataFrame) -> None:
     a = t.allocations
     pairs = allocated.select("line_id", "version", "allocated")
     if conn.execute(sa.select(a.c.line_id).limit(1)).first() is not None:
-        conn.execute(
-            a.delete().where(
-                among(conn, a.c.line_id, pairs["line_id"].to_list())
-                & a.c.version.in_(pairs["version"].unique().to_list())
+        # Only the (line, version) pairs being re-stored: another version of a line keeps the
+        # allocation it had, which the prospective chain needs.
+        for version in pairs["version"].unique().to_list():
+            lines = pairs.filter(pl.col("version") == version)["line_id"].to_list()
+            conn.execute(
+                a.delete().where(among(conn, a.c.line_id, lines) & (a.c.version == version))
             )
-        )
     insert_frame(conn, a, pairs)
 
 
