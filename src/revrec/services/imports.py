@@ -220,16 +220,17 @@ def _stage_frame(
         )
         .select("line", pl.format("[{}]", pl.col("_m")).alias("_messages"))
     )
-    duplicate = (
-        good.select("line", pl.col("duplicate").alias("_duplicate"))
+    # In-file repeats are few: a lookup of their lines, not a join of every good row.
+    repeats = (
+        good.filter(pl.col("duplicate"))["line"]
         if "duplicate" in good.columns
-        else good.select("line", pl.lit(value=False).alias("_duplicate"))
+        else pl.Series("line", [], dtype=pl.Int64)
     )
-    frame = frame.join(messages, on="line", how="left").join(duplicate, on="line", how="left")
+    frame = frame.join(messages, on="line", how="left")
     period_index = open_period(conn)
     frame = frame.with_columns(
         pl.col("accounting_date").dt.strftime("%Y-%m").alias("period"),
-        pl.col("_duplicate").fill_null(value=False),
+        pl.col("line").is_in(repeats.implode()).alias("_duplicate"),
     )
     status = (
         pl.when(pl.col("_messages").is_not_null())

@@ -275,10 +275,6 @@ def transaction_import(conn: sa.Connection) -> JobResult:
     return result
 
 
-def _errors_into(outcome: _Outcome, errors: pl.DataFrame) -> None:
-    outcome.fail_all(errors)
-
-
 def _apply_sales_orders(
     conn: sa.Connection,
     rows: pl.DataFrame,
@@ -290,7 +286,7 @@ def _apply_sales_orders(
         return
     raw = _decode(rows)
     good, errors = sales_orders.to_lines(raw, templates)
-    _errors_into(outcome, errors)
+    outcome.fail_all(errors)
     if good.height == 0:
         return
     good = good.with_columns(pl.coalesce("modification_date", "order_day").alias("effective_date"))
@@ -432,7 +428,7 @@ def _apply_billings(
         raw = _decode(rows.filter(pl.col("mapping") == name))
         mapping = get_mapping(conn, name, "billing")
         found, errors = billing_import.to_billings(raw, templates, name)
-        _errors_into(outcome, errors)
+        outcome.fail_all(errors)
         parts.append(
             found.join(
                 raw.select(
@@ -504,7 +500,8 @@ def _write_billings(conn: sa.Connection, records: pl.DataFrame) -> None:
         "doc_type",
         "doc_number",
         "doc_date",
-        "line_id",
+        # Null where it is the doc_line_id (every billing-driven line): not sent row by row.
+        _unless_doc_line("line_id"),
         "customer_id",
         "currency",
         "amount",
@@ -516,18 +513,16 @@ def _write_billings(conn: sa.Connection, records: pl.DataFrame) -> None:
         "pob_template",
         "start",
         "end",
-        "contract_id",
+        _unless_doc_line("contract_id"),
         pl.col("_driven").alias("driven"),
         pl.col("_first_of_line").alias("first_of_line"),
     ).sort("doc_line_id")  # key order: SQLite appends to the keys' indexes
     b, c, lv, d = t.billings, t.contracts, t.line_versions, t.dirty_lines
     with scratch(conn, frame, "scratch_billings") as s:
-        stored = [n for n in frame.columns if n in b.c]
-        conn.execute(
-            b.insert().from_select(
-                [*stored, "attributes"], sa.select(*(s.c[n] for n in stored), sa.literal("{}"))
-            )
-        )
+        line_id = sa.func.coalesce(s.c.line_id, s.c.doc_line_id)
+        billing: dict[str, Any] = {n: s.c[n] for n in frame.columns if n in b.c}
+        billing.update(line_id=line_id, attributes=sa.literal("{}"))
+        conn.execute(b.insert().from_select(list(billing), sa.select(*billing.values())))
         driven = s.c.driven.is_(True)
         conn.execute(
             c.insert().from_select(
@@ -558,15 +553,21 @@ def _write_billings(conn: sa.Connection, records: pl.DataFrame) -> None:
             lv.insert().from_select(list(values), sa.select(*values.values()).where(driven))
         )
         if conn.execute(sa.select(d.c.line_id).limit(1)).first() is not None:
-            conn.execute(d.delete().where(d.c.line_id.in_(sa.select(s.c.line_id))))
+            conn.execute(d.delete().where(d.c.line_id.in_(sa.select(line_id))))
         conn.execute(
             d.insert().from_select(
                 ["line_id", "contract_id"],
-                sa.select(s.c.line_id, s.c.contract_id).where(s.c.first_of_line.is_(True)),
+                sa.select(line_id, sa.func.coalesce(s.c.contract_id, s.c.doc_line_id)).where(
+                    s.c.first_of_line.is_(True)
+                ),
             )
         )
     if frame.height >= BATCH:
         analyze(conn, b, c, lv, d)
+
+
+def _unless_doc_line(name: str) -> pl.Expr:
+    return pl.when(pl.col(name) != pl.col("doc_line_id")).then(pl.col(name)).alias(name)
 
 
 def _has_rows(conn: sa.Connection, query: sa.Select[Any]) -> bool:
@@ -976,7 +977,7 @@ def _apply_costs(
         return
     raw = _decode(rows)
     good, errors = cost_import.to_costs(raw)
-    _errors_into(outcome, errors)
+    outcome.fail_all(errors)
     if good.height == 0:
         return
     mapping = get_mapping(conn, rows["mapping"][0], "cost")
@@ -1067,7 +1068,7 @@ def event_import_job(conn: sa.Connection) -> JobResult:
     for event_name in rows["event_name"].fill_null("").unique(maintain_order=True).to_list():
         part = _decode(rows.filter(pl.col("event_name").fill_null("") == event_name))
         good, errors = event_import.to_events(part, event_name)
-        _errors_into(outcome, errors)
+        outcome.fail_all(errors)
         if good.height:
             _apply_events(conn, good, event_name, open_name, outcome)
     _write_outcome(conn, outcome)

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql
 
 BATCH = 100_000
 # SQLite's page cache for a bulk statement (KiB; the default is 2 MB): big indexes stay in memory.
-SQLITE_CACHE_KIB = 512_000
+SQLITE_CACHE_KIB = 256_000
 
 
 def _prepared(frame: pl.DataFrame, table: sa.Table) -> pl.DataFrame:
@@ -292,13 +292,14 @@ def _csv_out(conn: sa.Connection, query: sa.Select[Any], types: dict[str, Any]) 
 def scratch(conn: sa.Connection, frame: pl.DataFrame, name: str = "scratch") -> Iterator[sa.Table]:
     """`frame` in a temporary table, to fill several tables from it with INSERT ... SELECT: the
     rows cross from Python to the database once instead of once per table. Dropped on the way
-    out (a rollback drops it too)."""
+    out; one left by a failed run (SQLite runs DDL outside the transaction) is dropped first."""
     table = sa.Table(
         name,
         sa.MetaData(),
         *(sa.Column(n, _sql_type(d)) for n, d in frame.schema.items()),
         prefixes=["TEMPORARY"],
     )
+    conn.execute(sa.schema.DropTable(table, if_exists=True))
     table.create(conn)
     insert_frame(conn, table, frame)
     yield table
