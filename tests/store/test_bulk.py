@@ -85,6 +85,39 @@ def test_a_frame_goes_in_and_comes_back_unchanged(engine, rows, words):
     assert ordered.equals(frame)
 
 
+@pytest.mark.parametrize("rows", [0, 1, 2_500])
+def test_columns_without_long_text_come_back_unchanged(engine, rows):
+    """On SQLite such reads take each column as one JSON array (NULL apart from '')."""
+    frame = _frame(rows).drop("note")
+    with engine.begin() as conn:
+        bulk.insert_frame(conn, TABLE, frame)
+    with engine.connect() as conn:
+        columns = [TABLE.c[n] for n in frame.columns]
+        back = bulk.read_frame(conn, sa.select(*columns)).sort("id")
+    assert back.equals(frame)
+    assert back.schema == frame.schema
+
+
+def test_ids_in_runs_become_ranges():
+    ids = pl.Series([9, 1, 2, 3, 3, 7, 8, 20])
+    assert bulk.id_ranges(ids) == [(1, 3), (7, 9), (20, 20)]
+    assert bulk.id_ranges(pl.Series([], dtype=pl.Int64)) == []
+
+
+@pytest.mark.parametrize("step", [1, 2])
+def test_an_update_by_runs_or_by_lookup_touches_exactly_the_ids(engine, monkeypatch, step):
+    """step 1: a few runs (BETWEEN each); step 2: more runs than RANGES (a lookup per batch)."""
+    monkeypatch.setattr(bulk, "RANGES", 3)
+    frame = _frame(40)
+    wanted = pl.Series([*range(0, 10, step), *range(20, 25), 39])
+    with engine.begin() as conn:
+        bulk.insert_frame(conn, TABLE, frame)
+        for condition in bulk.for_ids(conn, TABLE.c.id, wanted):
+            conn.execute(TABLE.update().where(condition).values(same="hit"))
+        hit = conn.execute(sa.select(TABLE.c.id).where(TABLE.c.same == "hit")).scalars().all()
+    assert sorted(hit) == sorted(wanted.unique().to_list())
+
+
 def test_a_long_key_list_is_one_parameter(engine):
     frame = _frame(30_000)
     with engine.begin() as conn:

@@ -21,6 +21,7 @@ from revrec.imports.values import dates
 from revrec.services.mappings import get_mapping
 from revrec.services.setup import open_period
 from revrec.services.stage import TAB_OF_TYPE
+from revrec.store import payloads
 from revrec.store import schema as t
 from revrec.store.audit import record
 from revrec.store.bulk import insert_frame, read_frame
@@ -160,6 +161,7 @@ def import_file(
     file_id = int(inserted[0])
     summary.file_id = int(file_id)
     stage = _stage_frame(conn, raw, good, errors, upload_type, upload_names, file_id)
+    payloads.write(conn, file_id, raw)
     insert_frame(conn, t.stage_rows, stage)
     counts = dict(stage.group_by("status").len().iter_rows())
     summary.future = counts.get("future", 0)
@@ -193,16 +195,14 @@ def _stage_frame(
     upload_names: dict[str, str],
     file_id: int,
 ) -> pl.DataFrame:
-    """One stage row per file row: key, accounting date, period, status, messages, data."""
+    """One stage row per file row: key, accounting date, period, status, messages."""
     key = KEY_OF_TYPE[upload_type]
-    attrs = [c for c in raw.columns if c != "line"]
     accounting, _ = dates(pl.col(DATE_OF_TYPE[upload_type]))
     if upload_type == "sales_order" and "modification_date" in raw.columns:
         modified, _ = dates(pl.col("modification_date"))
         accounting = pl.coalesce(modified, accounting)
     frame = raw.with_columns(
         accounting.alias("accounting_date"),
-        pl.struct(attrs).struct.json_encode().alias("data"),
         pl.col(key).fill_null("").alias("key") if key in raw.columns else pl.lit("").alias("key"),
     )
     if upload_type == "event" and "event_id" in good.columns:
@@ -262,7 +262,6 @@ def _stage_frame(
         "key",
         "accounting_date",
         "period",
-        "data",
         "messages",
         "_duplicate",
     )

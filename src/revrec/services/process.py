@@ -9,7 +9,6 @@ state, calls the engine and writes results.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -32,9 +31,10 @@ from revrec.services.imports import templates_frame
 from revrec.services.mappings import get_mapping
 from revrec.services.setup import open_period
 from revrec.services.stage import JOB_OF_TAB
+from revrec.store import payloads
 from revrec.store import schema as t
 from revrec.store.audit import record
-from revrec.store.bulk import BATCH, among, analyze, insert_frame, read_frame, scratch
+from revrec.store.bulk import BATCH, among, analyze, for_ids, insert_frame, read_frame, scratch
 
 JOB_ORDER = ("transaction_import", "event_import", "revenue_process")
 SCHEDULE_TYPES = {
@@ -155,17 +155,9 @@ def _pending(conn: sa.Connection, tabs: Iterable[str]) -> pl.DataFrame:
     f = t.files
     rows = read_frame(
         conn,
-        sa.select(s.c.row_id, s.c.tab, s.c.line, s.c.file_id, s.c.accounting_date, s.c.data).where(
+        sa.select(s.c.row_id, s.c.tab, s.c.line, s.c.file_id, s.c.accounting_date).where(
             s.c.tab.in_(list(tabs)) & (s.c.status == "pending")
         ),
-        {
-            "row_id": pl.Int64,
-            "tab": pl.String,
-            "line": pl.Int64,
-            "file_id": pl.Int64,
-            "accounting_date": pl.Date,
-            "data": pl.String,
-        },
     )
     # The few files of the batch are joined here rather than in SQL, once per row.
     files = read_frame(
@@ -180,21 +172,13 @@ def _pending(conn: sa.Connection, tabs: Iterable[str]) -> pl.DataFrame:
     )
 
 
-def _decode(rows: pl.DataFrame) -> pl.DataFrame:
-    """The staged attribute strings back as columns, with `line` = the stage row id (so the
+def _decode(conn: sa.Connection, rows: pl.DataFrame) -> pl.DataFrame:
+    """The staged rows' attributes as columns, with `line` = the stage row id (so the
     validators' errors point at stage rows)."""
     if rows.height == 0:
         return pl.DataFrame({"line": pl.Series([], dtype=pl.Int64)})
-    keys: dict[str, None] = {}
-    for text in rows.group_by("file_id", maintain_order=True).agg(pl.col("data").first())["data"]:
-        keys.update(dict.fromkeys(json.loads(text)))
-    # The JSON texts one a line are NDJSON (an encoded string never holds a raw line break):
-    # Polars reads that several times faster than it decodes a column of JSON strings.
-    lines = io.BytesIO()
-    rows.select("data").write_csv(lines, include_header=False, quote_style="never")
-    lines.seek(0)
-    decoded = pl.read_ndjson(lines, schema=dict.fromkeys(keys, pl.String))
-    return decoded.select(rows["row_id"].alias("line"), pl.all())
+    found = payloads.of_rows(conn, rows)
+    return found.select(pl.col("row_id").alias("line"), pl.all().exclude("row_id"))
 
 
 def _sha256_prefix(texts: pl.Series) -> pl.Series:
@@ -223,13 +207,8 @@ def _write_outcome(conn: sa.Connection, outcome: _Outcome) -> None:
         ("processed", json.dumps([_msg("", "", DUPLICATE)]), skipped, outcome.skipped),
     ):
         ids = pl.concat([pl.Series(singles, dtype=pl.Int64), *(b.cast(pl.Int64) for b in bulk)])
-        ids = ids.sort()  # in table order: the pages are visited once each, in turn
-        if ids.len():
-            conn.execute(
-                s.update()
-                .where(among(conn, s.c.row_id, ids.to_list()))
-                .values(status=status, messages=messages)
-            )
+        for condition in for_ids(conn, s.c.row_id, ids):
+            conn.execute(s.update().where(condition).values(status=status, messages=messages))
     failed: dict[int, list[dict[str, str]]] = {
         rid: msgs for rid, (st, msgs) in outcome.rows.items() if st == "error"
     }
@@ -284,7 +263,7 @@ def _apply_sales_orders(
 ) -> None:
     if rows.height == 0:
         return
-    raw = _decode(rows)
+    raw = _decode(conn, rows)
     good, errors = sales_orders.to_lines(raw, templates)
     outcome.fail_all(errors)
     if good.height == 0:
@@ -425,7 +404,7 @@ def _apply_billings(
         return
     parts = []
     for name in rows["mapping"].unique(maintain_order=True).to_list():
-        raw = _decode(rows.filter(pl.col("mapping") == name))
+        raw = _decode(conn, rows.filter(pl.col("mapping") == name))
         mapping = get_mapping(conn, name, "billing")
         found, errors = billing_import.to_billings(raw, templates, name)
         outcome.fail_all(errors)
@@ -975,7 +954,7 @@ def _apply_costs(
 ) -> None:
     if rows.height == 0:
         return
-    raw = _decode(rows)
+    raw = _decode(conn, rows)
     good, errors = cost_import.to_costs(raw)
     outcome.fail_all(errors)
     if good.height == 0:
@@ -1066,7 +1045,7 @@ def event_import_job(conn: sa.Connection) -> JobResult:
     outcome = _Outcome()
     open_name = open_period(conn)
     for event_name in rows["event_name"].fill_null("").unique(maintain_order=True).to_list():
-        part = _decode(rows.filter(pl.col("event_name").fill_null("") == event_name))
+        part = _decode(conn, rows.filter(pl.col("event_name").fill_null("") == event_name))
         good, errors = event_import.to_events(part, event_name)
         outcome.fail_all(errors)
         if good.height:

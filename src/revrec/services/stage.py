@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import polars as pl
 import sqlalchemy as sa
 
 from revrec.errors import InputError
+from revrec.store import payloads
 from revrec.store import schema as t
 from revrec.store.audit import record
 
@@ -59,6 +61,7 @@ def list_rows(
             s.c.key,
             s.c.messages,
             s.c.period,
+            s.c.file_id,
         )
         .join(f, f.c.file_id == s.c.file_id)
         .order_by(s.c.row_id)
@@ -69,10 +72,11 @@ def list_rows(
         query = query.where(s.c.status == status)
     if file:
         query = query.where(f.c.name == file)
-    if text:
-        query = query.where(s.c.data.contains(text) | s.c.key.contains(text))
-    if limit:
+    if limit and not text:
         query = query.limit(limit)
+    found = list(conn.execute(query))
+    if text:
+        found = _with_text(conn, found, text)[:limit]
     rows = [
         {
             "row_id": r.row_id,
@@ -84,9 +88,29 @@ def list_rows(
             "period": r.period,
             "messages": json.loads(r.messages),
         }
-        for r in conn.execute(query)
+        for r in found
     ]
     return StageListing(rows, pending_notes(conn))
+
+
+def _with_text(conn: sa.Connection, found: list[Any], text: str) -> list[Any]:
+    """The rows whose key or any uploaded value contains `text` (ignoring case)."""
+    if not found:
+        return found
+    wanted = text.lower()
+    rows = pl.DataFrame(
+        [(r.row_id, r.file_id, r.line) for r in found],
+        schema={"row_id": pl.Int64, "file_id": pl.Int64, "line": pl.Int64},
+        orient="row",
+    )
+    values = payloads.of_rows(conn, rows)
+    columns = [c for c in values.columns if c != "row_id"]
+    hit = pl.any_horizontal(
+        [pl.col(c).str.to_lowercase().str.contains(wanted, literal=True) for c in columns]
+        or [pl.lit(value=False)]
+    ).fill_null(value=False)
+    matched = set(values.filter(hit)["row_id"].to_list())
+    return [r for r in found if r.row_id in matched or wanted in r.key.lower()]
 
 
 def pending_notes(conn: sa.Connection) -> list[str]:

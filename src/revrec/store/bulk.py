@@ -173,6 +173,34 @@ def among(conn: sa.Connection, column: sa.ColumnElement[Any], values: Iterable[A
     return column.in_(sa.select(sa.cast(unpacked.c.value, column.type)))
 
 
+def id_ranges(ids: pl.Series) -> list[tuple[int, int]]:
+    """Integer ids as runs [first, last] of consecutive values (sorted, duplicates dropped)."""
+    values = ids.cast(pl.Int64).unique().sort()
+    if values.len() == 0:
+        return []
+    run = (values.diff().fill_null(1) != 1).cum_sum().alias("run")
+    runs = pl.DataFrame({"id": values, "run": run}).group_by("run", maintain_order=True)
+    found = runs.agg(pl.col("id").first().alias("lo"), pl.col("id").last().alias("hi"))
+    return list(zip(found["lo"].to_list(), found["hi"].to_list(), strict=True))
+
+
+RANGES = 1_000  # up to this many runs, one statement a run beats one lookup an id
+
+
+def for_ids(conn: sa.Connection, column: sa.ColumnElement[Any], ids: pl.Series) -> Iterator[Any]:
+    """Conditions that together select the rows with these integer ids: one `BETWEEN` a run
+    of consecutive ids (a range scan of the key) when the ids come in few runs, as staged rows
+    processed together do; else one `among` condition a batch."""
+    ranges = id_ranges(ids)
+    if len(ranges) <= RANGES:
+        for lo, hi in ranges:
+            yield column.between(lo, hi)
+        return
+    values = ids.unique().sort()
+    for offset in range(0, values.len(), BATCH):
+        yield among(conn, column, values.slice(offset, BATCH).to_list())
+
+
 def _polars_type(column_type: sa.types.TypeEngine[Any]) -> Any:
     if isinstance(column_type, sa.Boolean):
         return pl.Boolean
@@ -192,20 +220,20 @@ def read_frame(
 ) -> pl.DataFrame:
     """A query's rows as a frame (column names from the query; types from `schema`, else from
     the query's column types). Big reads skip SQLAlchemy's per-value processing: PostgreSQL
-    sends CSV through COPY, SQLite's raw rows are typed by Polars."""
+    sends CSV through COPY, SQLite sends each column as a JSON array."""
     given = schema or {}
     types = {c.name: given.get(c.name) or _polars_type(c.type) for c in query.selected_columns}
     if conn.dialect.name == "postgresql" and all(v is not None for v in types.values()):
         return _copy_out(conn, query, types)
     if conn.dialect.name == "sqlite" and all(v is not None for v in types.values()):
-        # Rows written as CSV lines by the database are cheaper than a tuple per row, unless
-        # they hold long texts (the staged rows' data), which the DBAPI hands over as they are.
-        # Rows in the query's order, if it has one, only come from the DBAPI.
+        # Columns written as JSON arrays by the database are cheaper than a tuple per row,
+        # unless they hold long texts (the staged rows' data), which the DBAPI hands over as
+        # they are. Rows in the query's order, if it has one, only come from the DBAPI.
         long_text = any(isinstance(c.type, sa.Text) for c in query.selected_columns)
         ordered = bool(query._order_by_clauses)  # noqa: SLF001 - no public way to ask
         if long_text or ordered or len(types) > 100:
             return _raw_out(conn, query, types)
-        return _csv_out(conn, query, types)
+        return _json_out(conn, query, types)
     result = conn.execute(query)
     names = list(result.keys())
     rows = result.fetchall()
@@ -259,28 +287,20 @@ def _copy_out(conn: sa.Connection, query: sa.Select[Any], types: dict[str, Any])
     )
 
 
-def _csv_out(conn: sa.Connection, query: sa.Select[Any], types: dict[str, Any]) -> pl.DataFrame:
-    """SQLite: each row as one CSV line made by format('%Q,...'): values in single quotes
-    (quotes doubled), NULL bare; Polars reads the lines as CSV with ' as the quote."""
+def _json_out(conn: sa.Connection, query: sa.Select[Any], types: dict[str, Any]) -> pl.DataFrame:
+    """SQLite: each column as one JSON array (json_group_array), decoded by Polars: one scan,
+    no Python object per value, NULL and empty text kept apart. Row order is not kept."""
     rows = query.subquery()
-    line = sa.func.format(",".join(["%Q"] * len(rows.c)), *rows.c)
-    result = conn.execute(sa.select(line))
-    lines = result.cursor.fetchall() if result.cursor is not None else []
-    result.close()
-    text = "\n".join([r[0] for r in lines]).encode()
-    del lines
-    if b"'NULL'" in text:  # a text 'NULL' would read as a null: take the slower path
-        return _raw_out(conn, query, types)
-    if not text:
+    arrays = conn.execute(sa.select(*(sa.func.json_group_array(c) for c in rows.c))).one()
+    if arrays[0] == "[]":
         return pl.DataFrame(schema=types)
-    frame = pl.read_csv(
-        text,
-        has_header=False,
-        new_columns=list(types),
-        schema={n: _sqlite_type(t) for n, t in types.items()},
-        quote_char="'",
-        null_values="NULL",
-        empty_string_is_null=False,
+    frame = pl.DataFrame(
+        {
+            name: pl.Series(name, [text])
+            .str.json_decode(pl.List(_sqlite_type(types[name])))
+            .explode()
+            for name, text in zip(types, arrays, strict=True)
+        }
     )
     return frame.with_columns(
         [pl.col(n).str.to_date("%Y-%m-%d") for n, t in types.items() if t == pl.Date]

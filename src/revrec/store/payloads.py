@@ -1,0 +1,64 @@
+"""The uploaded rows' attributes (table stage_payloads): each file's rows as they were read,
+after the mapping's renames, in chunks of compressed Arrow IPC.
+
+A chunk holds the column `line` (the file line, as in stage_rows.line) and one text column per
+attribute. Rows are found again by (file_id, line).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+
+import polars as pl
+import sqlalchemy as sa
+
+from revrec.store import schema as t
+
+CHUNK = 250_000  # rows a chunk: a listing of a few rows decodes at most this many
+
+
+def write(conn: sa.Connection, file_id: int, rows: pl.DataFrame) -> None:
+    """Store a file's rows: `line` and the attribute columns (cast to text)."""
+    frame = rows.select(pl.col("line").cast(pl.Int64), pl.all().exclude("line").cast(pl.String))
+    chunks = []
+    for number, offset in enumerate(range(0, max(frame.height, 1), CHUNK)):
+        buffer = io.BytesIO()
+        frame.slice(offset, CHUNK).write_ipc(buffer, compression="zstd")
+        chunks.append({"file_id": file_id, "chunk": number, "payload": buffer.getvalue()})
+    conn.execute(t.stage_payloads.insert(), chunks)
+
+
+def read(conn: sa.Connection, file_ids: Iterable[int]) -> pl.DataFrame:
+    """The rows of these files: `file_id`, `line` and every attribute column any of them has
+    (null where a file has no such column)."""
+    wanted = sorted(set(file_ids))
+    if not wanted:
+        return pl.DataFrame(schema={"file_id": pl.Int64, "line": pl.Int64})
+    p = t.stage_payloads
+    found = conn.execute(
+        sa.select(p.c.file_id, p.c.payload)
+        .where(p.c.file_id.in_(wanted))
+        .order_by(p.c.file_id, p.c.chunk)
+    )
+    parts = [
+        pl.read_ipc(io.BytesIO(payload)).with_columns(
+            pl.lit(file_id, dtype=pl.Int64).alias("file_id")
+        )
+        for file_id, payload in found
+    ]
+    if not parts:
+        return pl.DataFrame(schema={"file_id": pl.Int64, "line": pl.Int64})
+    frame = pl.concat(parts, how="diagonal_relaxed")
+    return frame.select("file_id", "line", pl.all().exclude("file_id", "line"))
+
+
+def of_rows(conn: sa.Connection, rows: pl.DataFrame) -> pl.DataFrame:
+    """The attributes of these stage rows (columns `file_id`, `line`, ...), in their order:
+    `row_id` and every attribute column (text)."""
+    data = read(conn, rows["file_id"].unique().to_list())
+    return (
+        rows.select("row_id", "file_id", "line")
+        .join(data, on=["file_id", "line"], how="left", maintain_order="left")
+        .drop("file_id", "line")
+    )
