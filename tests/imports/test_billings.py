@@ -1,10 +1,11 @@
 from datetime import date
 
 import polars as pl
+from polars.testing import assert_frame_equal
 
 from revrec.imports.billings import to_billings
 from revrec.imports.files import read_upload
-from revrec.imports.mappings import SHIPPED, to_attributes, with_upload_names
+from revrec.imports.mappings import SHIPPED, Attribute, Mapping, to_attributes, with_upload_names
 from revrec.imports.templates import template_frame
 
 HEADS = [
@@ -211,4 +212,49 @@ def test_a_recurly_export_file_from_reading_to_row_errors_named_by_its_headings(
     ).rows() == [("a1", "INV", 3_000, date(2017, 7, 1), "1")]
     assert _errors(with_upload_names(errors, mapped)) == [
         (3, "total_amount", "-1.005", "too many decimals: USD allows 2")
+    ]
+
+
+def test_the_recurly_rules_travel_with_the_mapping_not_its_name():
+    """A user's copy of recurly (amount signed_amount, service end exclusive_date) reads a
+    Recurly file as recurly does; typed as the revrec mapping types them, as revrec does."""
+    raw = _raw(
+        RECURLY[:10],
+        [
+            ["1001", "a1", "2017-06-01", "2017-06-01", "2017-07-01", "30.00", "USD", "acc1",
+             "plan", "evenly"],
+            ["1002", "a2", "2017-06-05", "2017-06-05", "2017-07-01", "-10.00", "USD", "acc1",
+             "credit", "evenly"],
+        ],
+    )  # fmt: skip
+    recurly = SHIPPED["recurly", "billing"]
+    copy = Mapping("my_recurly", "billing", recurly.attributes, strict=False)
+    good, errors = to_billings(raw, template_frame(), copy)
+    for same in (
+        to_billings(raw, template_frame(), "recurly"),
+        to_billings(raw, template_frame(), recurly),
+    ):
+        assert_frame_equal(same[0], good)
+        assert_frame_equal(same[1], errors)
+    assert good.select("doc_type", "amount", "signed_amount", "end").rows() == [
+        ("INV", 3_000, 3_000, date(2017, 7, 1)),
+        ("CM", 1_000, -1_000, date(2017, 7, 1)),
+    ]
+    assert errors.height == 0
+
+    revrec_types = {"signed_amount": "amount", "exclusive_date": "date"}
+    plain = Mapping(
+        "plain",
+        "billing",
+        tuple(
+            Attribute(a.name, a.upload_name, a.required, revrec_types.get(a.type, a.type))
+            for a in recurly.attributes
+        ),
+    )
+    good, errors = to_billings(raw, template_frame(), plain)
+    assert good.height == 0
+    assert _errors(errors) == [
+        (2, "doc_type", "", "a value is required"),
+        (3, "amount", "-10.00", "expected an amount of 0 or more: doc_type gives the direction"),
+        (3, "doc_type", "", "a value is required"),
     ]

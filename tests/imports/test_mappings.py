@@ -6,6 +6,7 @@ from revrec.imports.mappings import (
     SHIPPED,
     Attribute,
     Mapping,
+    check_complete,
     check_headers,
     find,
     from_dict,
@@ -192,11 +193,34 @@ def test_a_setup_file_mapping_may_be_short_and_takes_defaults_from_the_revrec_ma
         ({"name": "x", "upload_type": "cost", "attributes": {"amount": {"upload_name": "A",
                                                                         "type": "money"}}},
          ("mapping 'x': attribute 'amount': unknown type 'money': expected one of string, date, "
-         "amount, number, integer, boolean")),
+         "amount, number, integer, boolean, signed_amount, exclusive_date")),
         ({"name": "x", "upload_type": "cost", "attributes": {"amount": "A", "cost_id": "a"}},
          "mapping 'x': upload name given twice: a"),
         ({"name": "x", "upload_type": "cost", "attributes": {"line": "Line"}},
          "mapping 'x': 'line' is reserved for the file line number"),
+        ({"name": "x", "upload_type": "cost", "attributes": {"cost_id": " LINE "}},
+         "mapping 'x': 'LINE' is reserved for the file line number"),
+        (["x"], "a mapping is a YAML mapping with the keys name, upload_type, strict, attributes"),
+        ({"name": "x", "upload_type": "cost", "attributes": {}, "stict": False, "kind": "a"},
+         ("mapping 'x': unknown keys 'stict', 'kind': expected some of name, upload_type, strict, "
+          "attributes")),
+        ({"name": "x", "upload_type": "cost", "attributes": {"cost_id": {"upload_name": "I",
+                                                                         "requird": True}}},
+         ("mapping 'x': attribute 'cost_id': unknown key 'requird': expected some of "
+          "upload_name, required, type")),
+        ({"name": "x", "upload_type": "cost", "attributes": [{"name": "cost_id", "upload": "I"}]},
+         ("mapping 'x': attribute 'cost_id': unknown key 'upload': expected some of name, "
+          "upload_name, required, type")),
+        ({"name": "x", "upload_type": "cost", "attributes": {"cost_id": 2024}},
+         "mapping 'x': attribute 'cost_id': upload_name 2024 is not text: put it in quotes"),
+        ({"name": "x", "upload_type": "billing",
+          "attributes": {"doc_date": {"upload_name": "D", "type": "signed_amount"}}},
+         ("mapping 'x': attribute 'doc_date': the type signed_amount is only for the attribute "
+          "amount of billing mappings")),
+        ({"name": "x", "upload_type": "sales_order",
+          "attributes": {"service_end_date": {"upload_name": "E", "type": "exclusive_date"}}},
+         ("mapping 'x': attribute 'service_end_date': the type exclusive_date is only for the "
+          "attribute service_end_date of billing mappings")),
     ],
 )  # fmt: skip
 def test_a_mapping_that_cannot_work_is_a_config_error(data, message):
@@ -209,3 +233,34 @@ def test_an_unknown_mapping_names_the_ones_there_are():
     with pytest.raises(InputError) as caught:
         find("recurly", "cost")
     assert str(caught.value) == "unknown mapping 'recurly' for cost uploads: expected one of revrec"
+
+
+def test_the_shipped_mappings_are_complete_and_recurly_reads_signed_amounts_and_exclusive_ends():
+    for mapping in SHIPPED.values():
+        check_complete(mapping)
+    types = {a.name: a.type for a in SHIPPED["recurly", "billing"].attributes}
+    assert (types["amount"], types["service_end_date"]) == ("signed_amount", "exclusive_date")
+
+
+@pytest.mark.parametrize(
+    ("upload_type", "attributes", "message"),
+    [
+        ("billing", {"doc_number": "N", "amount": "A"},
+         ("mapping 'x': billing uploads need the attributes doc_type, doc_line_id, doc_date, "
+          "currency, customer_id: map each to a heading")),
+        # A signed amount gives the doc_type (SPEC §4.3): only the doc_line_id is missing here.
+        ("billing", {"doc_number": "N", "doc_date": "D", "currency": "C", "customer_id": "X",
+                     "amount": {"upload_name": "A", "type": "signed_amount"}},
+         "mapping 'x': billing uploads need the attribute doc_line_id: map it to a heading"),
+        ("cost", {"cost_id": "I", "cost_type": "T", "amount": "A", "currency": "C",
+                  "cost_date": "D"},
+         "mapping 'x': cost uploads need one of the attributes so_line_id or contract_id"),
+        ("event", {"event_date": "D", "percent": "P"},
+         "mapping 'x': event uploads need one of the attributes so_line_id or doc_line_id"),
+    ],
+)  # fmt: skip
+def test_a_mapping_must_map_what_its_upload_type_needs(upload_type, attributes, message):
+    mapping = from_dict({"name": "x", "upload_type": upload_type, "attributes": attributes})
+    with pytest.raises(ConfigError) as caught:
+        check_complete(mapping)
+    assert str(caught.value) == message

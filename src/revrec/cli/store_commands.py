@@ -1,4 +1,4 @@
-"""CLI commands over the store: init, setup, import, stage, jobs, process, period (SPEC §11.1).
+"""CLI commands over the store: init, setup, mapping, import, stage, jobs, process, period (§11.1).
 
 Each command opens the database, calls one service in a transaction, and renders the result.
 """
@@ -16,14 +16,15 @@ from typing import Annotated
 import polars as pl
 import sqlalchemy as sa
 import typer
-import yaml
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from revrec.cli import render
 from revrec.cli.render import Format
 from revrec.errors import InputError
+from revrec.imports.files import read_yaml
 from revrec.services import jobs as job_service
+from revrec.services import mappings as mapping_service
 from revrec.services import process as process_service
 from revrec.services import setup as setup_service
 from revrec.services import stage as stage_service
@@ -98,16 +99,89 @@ setup_app = typer.Typer(no_args_is_help=True, help="Load setup data (books, temp
 @setup_app.command("load")
 def setup_load(file: Path, fmt: FormatOption = Format.table) -> None:
     """Apply a YAML setup file (SPEC §2.1); loading the same file twice changes nothing."""
-    try:
-        document = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise InputError(f"{file}: cannot read the setup file: {error}") from None
+    document = read_yaml(file, "setup file")
     with _engine().begin() as conn:
         counts = setup_service.load(conn, document or {}, user=_user())
     if fmt is Format.json:
         render.emit_json({"file": str(file), "loaded": counts})
     else:
         typer.echo(f"{file}: loaded " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+
+
+mapping_app = typer.Typer(
+    no_args_is_help=True, help="Attribute mappings: list, export and import (SPEC §4.3)."
+)
+
+
+@mapping_app.command("list")
+def mapping_list(fmt: FormatOption = Format.table) -> None:
+    """List every mapping per upload type: shipped or the user's, and its attributes."""
+    with _engine().connect() as conn:
+        rows = mapping_service.list_mappings(conn)
+    render.frame(
+        pl.DataFrame(
+            rows,
+            schema={
+                "name": pl.String,
+                "upload_type": pl.String,
+                "source": pl.String,
+                "strict": pl.Boolean,
+                "attributes": pl.Int64,
+            },
+        ),
+        fmt,
+    )
+
+
+@mapping_app.command("export")
+def mapping_export(
+    name: str,
+    upload_type: Annotated[
+        str | None, typer.Option("--type", help="only this upload type (default: all it has)")
+    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", help="default: stdout")] = None,
+) -> None:
+    """Write a mapping as YAML, in the setup file's shape: `mapping import` reads it back."""
+    with _engine().connect() as conn:
+        text = mapping_service.export_mapping(conn, name, upload_type)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"{output}: cannot write the mapping: {error.strerror}") from None
+    typer.echo(f"{output}: exported mapping {name!r}")
+
+
+@mapping_app.command("import")
+def mapping_import(
+    file: Path,
+    name: Annotated[
+        str | None, typer.Option("--name", help="import under this name (default: the file's)")
+    ] = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Create or replace a user mapping from a YAML file; a bad file changes nothing."""
+    with _engine().begin() as conn:
+        result = mapping_service.import_mapping_file(conn, file, name=name, user=_user())
+    if fmt is Format.json:
+        render.emit_json(result.as_json())
+    elif not result.changed:
+        typer.echo(
+            f"{result.file}: mapping {result.name!r} is stored as in this file: nothing changed"
+        )
+    else:
+        done = [
+            f"{verb} for {', '.join(kinds)} uploads"
+            for verb, kinds in (
+                ("created", result.created),
+                ("replaced", result.replaced),
+                ("unchanged", result.unchanged),
+            )
+            if kinds
+        ]
+        typer.echo(f"{result.file}: mapping {result.name!r} " + "; ".join(done))
 
 
 import_app = typer.Typer(no_args_is_help=True, help="Import transactions or events.")
@@ -375,6 +449,7 @@ def period_status(fmt: FormatOption = Format.table) -> None:
 def register(app: typer.Typer) -> None:
     app.command()(init)
     app.add_typer(setup_app, name="setup")
+    app.add_typer(mapping_app, name="mapping")
     app.add_typer(import_app, name="import")
     app.add_typer(stage_app, name="stage")
     app.add_typer(jobs_app, name="jobs")

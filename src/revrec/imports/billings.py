@@ -1,7 +1,8 @@
 """Billing rows (attribute names of a billing mapping, all strings, plus `line`) to typed billings.
 
 The `revrec` mapping gives positive amounts and a doc_type; the `recurly` mapping gives signed
-totals, from which the doc_type is derived, and an exclusive service end. No I/O.
+totals, from which the doc_type is derived, and an exclusive service end. Those two rules belong to
+the mapping (its attribute types `signed_amount`, `exclusive_date`), not to its name. No I/O.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from revrec.imports.checks import (
     required,
     text,
 )
-from revrec.imports.mappings import KNOWN
+from revrec.imports.mappings import KNOWN, SHIPPED, Mapping, exclusive_end, signed_amounts
 from revrec.imports.sales_orders import unknown_currency, with_currency
 from revrec.imports.templates import with_templates
 from revrec.imports.values import dates, minor_units
@@ -33,7 +34,6 @@ SCHEDULE_TYPES = {
     "at_range_end": ("point_in_time", "range_end"),
 }
 TIME_METHODS = ("ratable_daily", "ratable_monthly", "point_in_time")
-RECURLY = "recurly"
 OUTPUT = (
     "line", "doc_type", "doc_number", "doc_line_id", "doc_date", "amount", "signed_amount",
     "currency", "customer_id", "so_line_id", "ref_doc_number", "ref_doc_line_id", "start", "end",
@@ -43,7 +43,7 @@ OUTPUT = (
 
 
 def to_billings(
-    raw: pl.DataFrame, templates: pl.DataFrame, mapping_name: str = "revrec"
+    raw: pl.DataFrame, templates: pl.DataFrame, mapping: Mapping | str = "revrec"
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(good billings, row errors). raw: string columns named by attribute, `line` optional.
 
@@ -51,8 +51,13 @@ def to_billings(
     `signed_amount` is the billing's effect (INV, CMC positive; IVC, CM negative); `end` is
     exclusive. A billing-driven line (no so_line_id, no reference) carries the method,
     convention and at that recognize it (SPEC §3); the others carry nulls there.
+
+    `mapping` says how amounts and service ends are read; a name stands for a shipped mapping
+    (any other name reads as the `revrec` mapping does).
     """
-    recurly = mapping_name == RECURLY
+    if isinstance(mapping, str):
+        mapping = SHIPPED.get((mapping, "billing"), SHIPPED["revrec", "billing"])
+    signed, exclusive = signed_amounts(mapping), exclusive_end(mapping)
     frame = prepare(raw, ATTRIBUTES)
     free = free_attributes(frame, ATTRIBUTES)
     content = [c for c in frame.columns if c != "line"]
@@ -70,14 +75,14 @@ def to_billings(
         (
             # SPEC §4.3: Recurly has no doc_type; a credit or a negative total is a CM.
             pl.coalesce(given_type, pl.when(credit).then(pl.lit("CM")).otherwise(pl.lit("INV")))
-            if recurly
+            if signed
             else given_type
         ).alias("_doc_type"),
-        (pl.col("_total").abs() if recurly else pl.col("_total")).alias("_amount"),
+        (pl.col("_total").abs() if signed else pl.col("_total")).alias("_amount"),
         doc_date.alias("_doc_date"),
         start.alias("_given_start"),
         # The revrec file's service end is inclusive, Recurly's already exclusive.
-        (end if recurly else end + pl.duration(days=1)).alias("_end"),
+        (end if exclusive else end + pl.duration(days=1)).alias("_end"),
         text("schedule_type").str.to_lowercase().alias("_schedule_type"),
     )
     frame = frame.with_columns(pl.coalesce("_given_start", "_doc_date").alias("_start"))
@@ -86,7 +91,7 @@ def to_billings(
     kind = pl.col("_doc_type")
     no_reference = pl.col("ref_doc_number").is_null() & pl.col("ref_doc_line_id").is_null()
     # A Recurly credit may stand alone (its own billing-driven line); a reversal never does.
-    alone = (kind == "CM") & no_reference if recurly else pl.lit(value=False)
+    alone = (kind == "CM") & no_reference if signed else pl.lit(value=False)
     references = kind.is_in(REFERENCING) & ~alone
     checks: dict[str, pl.Expr] = {
         **{
@@ -95,7 +100,7 @@ def to_billings(
         },
         "doc_type": (
             choice(given_type, "doc_type", DOC_TYPES, "doc_type")
-            if recurly
+            if signed
             else pl.when(pl.col("doc_type").is_null())
             .then(pl.lit(REQUIRED))
             .otherwise(choice(given_type, "doc_type", DOC_TYPES, "doc_type"))
@@ -104,7 +109,7 @@ def to_billings(
         "amount": pl.col("_total_error"),
         "amount:sign": pl.when(pl.col("_total") < 0).then(
             None
-            if recurly
+            if signed
             else pl.lit("expected an amount of 0 or more: doc_type gives the direction")
         ),
         "doc_date": pl.when(pl.col("doc_date").is_null())
@@ -115,7 +120,7 @@ def to_billings(
             pl.col("service_end_date").is_not_null() & end_err.is_not_null()
         )
         .then(end_err)
-        .when(pl.col("_end") < pl.col("_start") + pl.duration(days=0 if recurly else 1))
+        .when(pl.col("_end") < pl.col("_start") + pl.duration(days=0 if exclusive else 1))
         .then(
             pl.when(pl.col("_given_start").is_not_null())
             .then(pl.lit("service end is before service start"))

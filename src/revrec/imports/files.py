@@ -1,4 +1,5 @@
-"""Reading an upload file (CSV or XLSX) into a frame of strings with each row's file line number.
+"""Reading an upload file (CSV or XLSX) into a frame of strings with each row's file line number,
+and a YAML document (a setup file, a mapping file) into plain data.
 
 The only module of `imports` that touches the file system; it never interprets a value beyond
 what the file format itself says (an Excel date cell becomes 'YYYY-MM-DD').
@@ -10,9 +11,11 @@ import csv
 import hashlib
 import io
 from pathlib import Path
+from typing import Any
 
 import fastexcel
 import polars as pl
+import yaml
 
 from revrec.errors import InputError
 
@@ -180,3 +183,26 @@ def _shape(cells: pl.DataFrame, name: str, *, quoted_lines: bool) -> pl.DataFram
     frame = frame.slice(1)
     empty = frame.select(pl.all_horizontal(pl.exclude("line").is_null())).to_series()
     return frame.filter(~empty) if empty.any() else frame
+
+
+def read_yaml(path: Path, what: str) -> Any:
+    """The YAML document of a file; anything unreadable is a one-line InputError naming the file,
+    `what` it should have been, and for a syntax error the line and column."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as error:
+        raise InputError(f"{path}: cannot read the {what}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: cannot read the {what}: it is not UTF-8 text") from None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        context = f" ({error.context})" if error.context else ""
+        raise InputError(
+            f"{path}: the {what} is not valid YAML: {where}{error.problem}{context}"
+        ) from None
+    except yaml.YAMLError as error:
+        first = str(error).strip().splitlines()[0]
+        raise InputError(f"{path}: the {what} is not valid YAML: {first}") from None

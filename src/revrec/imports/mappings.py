@@ -17,7 +17,26 @@ import polars as pl
 from revrec.errors import ConfigError, InputError
 
 UPLOAD_TYPES = ("sales_order", "billing", "cost", "event")
-TYPES = ("string", "date", "amount", "number", "integer", "boolean")
+TYPES = (
+    "string",
+    "date",
+    "amount",
+    "number",
+    "integer",
+    "boolean",
+    "signed_amount",
+    "exclusive_date",
+)
+# Types that change how a billing file is read (SPEC §4.3), so they travel with the mapping and
+# not with its name: (upload type, the one attribute that may have it).
+MEANINGFUL_TYPES: dict[str, tuple[str, str]] = {
+    # The amount carries its direction; the doc_type, when not given, is derived from it.
+    "signed_amount": ("billing", "amount"),
+    # The service end date is the day after the last service day (Recurly's line_item_end_date).
+    "exclusive_date": ("billing", "service_end_date"),
+}
+KEYS = ("name", "upload_type", "strict", "attributes")
+ATTRIBUTE_KEYS = ("name", "upload_name", "required", "type")
 # Where the SPEC says "one of these columns is required", a file must carry at least one heading.
 ONE_OF: dict[str, tuple[tuple[str, ...], ...]] = {
     "cost": (("so_line_id", "contract_id"),),
@@ -134,8 +153,8 @@ RECURLY_BILLING = Mapping(
         Attribute("doc_line_id", "line_item_id", required=True),
         Attribute("doc_date", "invoice_date", required=True, type="date"),
         Attribute("service_start_date", "line_item_start_date", type="date"),
-        Attribute("service_end_date", "line_item_end_date", type="date"),
-        Attribute("amount", "total_amount", required=True, type="amount"),
+        Attribute("service_end_date", "line_item_end_date", type="exclusive_date"),
+        Attribute("amount", "total_amount", required=True, type="signed_amount"),
         Attribute("currency", "currency", required=True),
         Attribute("customer_id", "account_code", required=True),
         Attribute("origin", "origin"),
@@ -275,18 +294,27 @@ def to_dict(mapping: Mapping) -> dict[str, Any]:
     }
 
 
-def from_dict(data: MappingOf[str, Any]) -> Mapping:
+def from_dict(data: Any) -> Mapping:
     """A mapping from a dict such as `to_dict` makes, or the shorter setup-file form:
 
         {name: netsuite, upload_type: billing, strict: false,
          attributes: {doc_number: "Document Number", doc_date: {upload_name: Date}}}
 
     Unset `required` and `type` default to those of the attribute in the `revrec` mapping
-    (a free attribute: optional string). A definition that cannot work is a ConfigError.
+    (a free attribute: optional string). A definition that cannot work (an unknown key, a type
+    that does not fit its attribute, a name given twice...) is a ConfigError. Whether the mapping
+    maps every attribute its upload type needs is `check_complete`'s question.
     """
+    if not isinstance(data, MappingOf):
+        raise ConfigError(
+            "a mapping is a YAML mapping with the keys name, upload_type, strict, attributes"
+        )
     name, upload_type = data.get("name"), data.get("upload_type")
     if not isinstance(name, str) or not name.strip():
         raise ConfigError("a mapping needs a name")
+    unknown = _unknown_keys(data, KEYS)
+    if unknown:
+        raise ConfigError(f"mapping {name!r}: {unknown}")
     if upload_type not in UPLOAD_TYPES:
         raise ConfigError(
             f"mapping {name!r}: unknown upload_type {upload_type!r}: expected one of "
@@ -298,16 +326,24 @@ def from_dict(data: MappingOf[str, Any]) -> Mapping:
     items = data.get("attributes")
     entries: list[dict[str, Any]]
     if isinstance(items, MappingOf):
-        entries = [
-            {"name": key, **(value if isinstance(value, MappingOf) else {"upload_name": value})}
-            for key, value in items.items()
-        ]
+        entries = []
+        for key, value in items.items():
+            if isinstance(value, MappingOf):
+                unknown = _unknown_keys(value, ATTRIBUTE_KEYS[1:])
+                if unknown:
+                    raise ConfigError(f"mapping {name!r}: attribute {key!r}: {unknown}")
+                entries.append({"name": key, **value})
+            else:
+                entries.append({"name": key, "upload_name": value})
     elif isinstance(items, list) and all(isinstance(item, MappingOf) for item in items):
         entries = [dict(item) for item in items]
     else:
-        raise ConfigError(f"mapping {name!r}: attributes must be a list or a mapping")
+        raise ConfigError(
+            f"mapping {name!r}: attributes must map each attribute to its upload name, or list "
+            "{name, upload_name, required, type} entries"
+        )
     defaults = {a.name: a for a in SHIPPED["revrec", upload_type].attributes}
-    attributes = tuple(_attribute(name, entry, defaults) for entry in entries)
+    attributes = tuple(_attribute(name, upload_type, entry, defaults) for entry in entries)
     for label, values in (
         ("attribute", [a.name for a in attributes]),
         ("upload name", [normalize(a.upload_name) for a in attributes]),
@@ -318,14 +354,37 @@ def from_dict(data: MappingOf[str, Any]) -> Mapping:
     return Mapping(name.strip(), upload_type, attributes, strict)
 
 
-def _attribute(mapping: str, entry: dict[str, Any], defaults: dict[str, Attribute]) -> Attribute:
+def _unknown_keys(entry: MappingOf[Any, Any], allowed: Sequence[str]) -> str | None:
+    """'unknown key 'x': expected some of a, b' for a message, or None when every key is known."""
+    unknown = [str(key) for key in entry if key not in allowed]
+    if not unknown:
+        return None
+    keys = "keys" if len(unknown) > 1 else "key"
+    shown = ", ".join(repr(k) for k in unknown)
+    return f"unknown {keys} {shown}: expected some of {', '.join(allowed)}"
+
+
+def _attribute(
+    mapping: str, upload_type: str, entry: dict[str, Any], defaults: dict[str, Attribute]
+) -> Attribute:
     name, upload_name = entry.get("name"), entry.get("upload_name")
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(f"mapping {mapping!r}: an attribute needs a name")
-    if not isinstance(upload_name, str) or not upload_name.strip():
+    unknown = _unknown_keys(entry, ATTRIBUTE_KEYS)
+    if unknown:
+        raise ConfigError(f"mapping {mapping!r}: attribute {name!r}: {unknown}")
+    if upload_name is None or (isinstance(upload_name, str) and not upload_name.strip()):
         raise ConfigError(f"mapping {mapping!r}: attribute {name!r} needs an upload_name")
-    if normalize(name) in RESERVED:
-        raise ConfigError(f"mapping {mapping!r}: {name!r} is reserved for the file line number")
+    if not isinstance(upload_name, str):
+        raise ConfigError(
+            f"mapping {mapping!r}: attribute {name!r}: upload_name {upload_name!r} is not text: "
+            "put it in quotes"
+        )
+    for given in (name, upload_name):
+        if normalize(given) in RESERVED:
+            raise ConfigError(
+                f"mapping {mapping!r}: {given.strip()!r} is reserved for the file line number"
+            )
     default = defaults.get(name, Attribute(name, name))
     required = entry.get("required", default.required)
     kind = entry.get("type", default.type)
@@ -336,7 +395,44 @@ def _attribute(mapping: str, entry: dict[str, Any], defaults: dict[str, Attribut
             f"mapping {mapping!r}: attribute {name!r}: unknown type {kind!r}: expected one of "
             + ", ".join(TYPES)
         )
+    if kind in MEANINGFUL_TYPES and MEANINGFUL_TYPES[kind] != (upload_type, name):
+        only_type, only_name = MEANINGFUL_TYPES[kind]
+        raise ConfigError(
+            f"mapping {mapping!r}: attribute {name!r}: the type {kind} is only for the "
+            f"attribute {only_name} of {only_type} mappings"
+        )
     return Attribute(name, upload_name.strip(), required=required, type=kind)
+
+
+def check_complete(mapping: Mapping) -> None:
+    """ConfigError unless the mapping maps every attribute its upload type cannot do without:
+    those the SPEC makes bold (the required ones of the `revrec` mapping), one of each ONE_OF
+    group, and for billings a doc_type unless the amount is signed (it then gives the type)."""
+    mapped = {a.name for a in mapping.attributes}
+    needed = [a.name for a in SHIPPED["revrec", mapping.upload_type].attributes if a.required]
+    if signed_amounts(mapping):
+        needed.remove("doc_type")
+    missing = [name for name in needed if name not in mapped]
+    where = f"mapping {mapping.name!r}: {mapping.upload_type} uploads need"
+    if missing:
+        which = "attributes" if len(missing) > 1 else "attribute"
+        them = "each" if len(missing) > 1 else "it"
+        raise ConfigError(f"{where} the {which} {', '.join(missing)}: map {them} to a heading")
+    for group in ONE_OF.get(mapping.upload_type, ()):
+        if not mapped & set(group):
+            raise ConfigError(f"{where} one of the attributes {' or '.join(group)}")
+
+
+def signed_amounts(mapping: Mapping) -> bool:
+    """The file's amounts carry their direction (a credit is negative), as Recurly's do."""
+    return any(a.name == "amount" and a.type == "signed_amount" for a in mapping.attributes)
+
+
+def exclusive_end(mapping: Mapping) -> bool:
+    """The file's service end date is exclusive (the day after the last service day)."""
+    return any(
+        a.name == "service_end_date" and a.type == "exclusive_date" for a in mapping.attributes
+    )
 
 
 def to_rows(mapping: Mapping) -> list[dict[str, Any]]:
