@@ -17,6 +17,7 @@ from revrec.errors import InputError, StateError
 from revrec.imports import billings, costs, events, sales_orders
 from revrec.imports.files import file_sha256, read_upload
 from revrec.imports.mappings import Mapping, check_headers
+from revrec.imports.templates import PobTemplate, template_frame
 from revrec.imports.values import dates
 from revrec.services.mappings import get_mapping
 from revrec.services.setup import open_period
@@ -68,16 +69,13 @@ class ImportSummary:
 
 
 def templates_frame(conn: sa.Connection) -> pl.DataFrame:
+    """The store's POB templates as the validators' frame."""
     rows = conn.execute(sa.select(t.pob_templates)).all()
-    return pl.DataFrame(
-        [(r.name, r.method, r.params.get("convention"), r.params.get("at")) for r in rows],
-        schema={
-            "pob_template": pl.String,
-            "method": pl.String,
-            "convention": pl.String,
-            "at": pl.String,
-        },
-        orient="row",
+    return template_frame(
+        tuple(
+            PobTemplate(r.name, r.method, r.params.get("convention"), r.params.get("at"))
+            for r in rows
+        )
     )
 
 
@@ -92,7 +90,7 @@ def _validate(
     if upload_type == "sales_order":
         return sales_orders.to_lines(raw, templates)
     if upload_type == "billing":
-        return billings.to_billings(raw, templates, mapping.name)
+        return billings.to_billings(raw, templates, mapping)
     if upload_type == "cost":
         return costs.to_costs(raw)
     return events.to_events(raw, event_name or "")

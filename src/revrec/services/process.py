@@ -406,7 +406,7 @@ def _apply_billings(
     for name in rows["mapping"].unique(maintain_order=True).to_list():
         raw = _decode(conn, rows.filter(pl.col("mapping") == name))
         mapping = get_mapping(conn, name, "billing")
-        found, errors = billing_import.to_billings(raw, templates, name)
+        found, errors = billing_import.to_billings(raw, templates, mapping)
         outcome.fail_all(errors)
         parts.append(
             found.join(
