@@ -308,3 +308,28 @@ def test_a_prospective_change_keeps_the_earlier_versions_allocation(cli, tmp_pat
     assert stored[("L1", 1)] == 120_000
     assert stored[("L1", 2)] == 150_000
     assert stored[("L2", 1)] == 60_000
+
+
+def test_a_corrected_file_is_resubmitted_after_its_error_rows_are_deleted(cli, tmp_path):
+    """SPEC §4.4: fix the file, delete the error rows, import again: the good row already in
+    the subledger is a duplicate, the fixed one is processed, nothing is counted twice."""
+    _init(cli, tmp_path)
+    first = write_csv(tmp_path / "so.csv", SO_HEADS, [so("L1", "3660.00"), so("L2", "365.001")])
+    cli("import", "transactions", first, "--type", "sales_order")
+    errors = json.loads(cli("stage", "list", "--status", "error", "--format", "json").stdout)
+    assert [(r["line"], r["key"]) for r in errors["rows"]] == [(3, "L2")]
+    cli("stage", "delete", errors["rows"][0]["row_id"], "--yes")
+    fixed = write_csv(
+        tmp_path / "so_fixed.csv", SO_HEADS, [so("L1", "3660.00"), so("L2", "365.00")]
+    )
+    summary = json.loads(
+        cli("import", "transactions", fixed, "--type", "sales_order", "--format", "json").stdout
+    )
+    assert (summary["processed"], summary["duplicate"], summary["error"]) == (1, 1, 0)
+    assert (
+        json.loads(cli("stage", "list", "--status", "error", "--format", "json").stdout)["rows"]
+        == []
+    )
+    # L1 3,660.00 and L2 365.00 over 365 days: 31 March days are 310.85 and 31.00.
+    assert postings(cli.url) == {("L1", "2024-03"): 31_085, ("L2", "2024-03"): 3_100}
+    assert query(cli.url, "select count(*) from line_versions") == [(2,)]

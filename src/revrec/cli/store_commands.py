@@ -28,7 +28,7 @@ from revrec.services import mappings as mapping_service
 from revrec.services import process as process_service
 from revrec.services import setup as setup_service
 from revrec.services import stage as stage_service
-from revrec.services.imports import import_file
+from revrec.services.imports import file_outcome, import_file
 from revrec.store import db
 from revrec.store import schema as t
 
@@ -232,28 +232,8 @@ def _import(
             process_service.run(engine, user=_user(), now=_now())
     if not summary.unchanged:
         with engine.connect() as conn:
-            statuses: dict[str, int] = dict(
-                conn.execute(
-                    sa.select(t.stage_rows.c.status, sa.func.count())
-                    .where(t.stage_rows.c.file_id == summary.file_id)
-                    .group_by(t.stage_rows.c.status)
-                ).all()
-            )
-            summary.processed = statuses.get("processed", 0) - summary.duplicate
-            summary.pending = statuses.get("pending", 0)
-            summary.future = statuses.get("future", 0)
-            summary.error = statuses.get("error", 0)
+            file_outcome(conn, summary)
             summary.notes.extend(stage_service.pending_notes(conn))
-            errors = conn.execute(
-                sa.select(t.stage_rows.c.line, t.stage_rows.c.messages)
-                .where(
-                    (t.stage_rows.c.file_id == summary.file_id) & (t.stage_rows.c.status == "error")
-                )
-                .order_by(t.stage_rows.c.line)
-            ).all()
-            import json  # noqa: PLC0415
-
-            summary.errors = [{"line": r.line, "messages": json.loads(r.messages)} for r in errors]
     if fmt is Format.json:
         render.emit_json(summary.as_json())
         return

@@ -171,6 +171,31 @@ def import_file(
     return summary
 
 
+def file_outcome(conn: sa.Connection, summary: ImportSummary) -> None:
+    """The summary's counts as the file's stage rows stand now (after the jobs ran): a
+    processed row whose note says it was skipped as a duplicate counts as a duplicate."""
+    s = t.stage_rows
+    of_file = s.c.file_id == summary.file_id
+    skipped = (s.c.status == "processed") & (s.c.messages != "[]")
+    counts: dict[str, int] = dict(
+        conn.execute(
+            sa.select(s.c.status, sa.func.count()).where(of_file).group_by(s.c.status)
+        ).all()
+    )
+    duplicate = conn.execute(sa.select(sa.func.count()).where(of_file & skipped)).scalar() or 0
+    summary.processed = counts.get("processed", 0) - duplicate
+    summary.duplicate = duplicate
+    summary.pending = counts.get("pending", 0)
+    summary.future = counts.get("future", 0)
+    summary.error = counts.get("error", 0)
+    errors = conn.execute(
+        sa.select(s.c.line, s.c.messages)
+        .where(of_file & (s.c.status == "error"))
+        .order_by(s.c.line)
+    ).all()
+    summary.errors = [{"line": r.line, "messages": json.loads(r.messages)} for r in errors]
+
+
 def _check_event_name(conn: sa.Connection, event_name: str | None) -> None:
     builtin = {"upon_billing", "upon_booking", "expiration"}
     names = set(builtin)
