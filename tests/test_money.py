@@ -2,7 +2,10 @@
 
 from fractions import Fraction
 
+import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from revrec.errors import InputError
 from revrec.money import (
@@ -11,6 +14,7 @@ from revrec.money import (
     format_minor,
     is_currency,
     largest_remainder,
+    major_units,
     parse,
     round_half_even,
 )
@@ -142,3 +146,15 @@ def test_largest_remainder_with_zero_weights_and_exact_shares():
 def test_largest_remainder_refuses_weights_that_sum_to_zero():
     with pytest.raises(InputError, match="sum to zero"):
         largest_remainder(100, [0, 0])
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(-(10**15), 10**15), st.sampled_from(["USD", "JPY", "KWD", "CLF"])),
+        max_size=30,
+    )
+)
+def test_major_units_formats_a_column_as_format_minor_does_each_value(rows):
+    frame = pl.DataFrame(rows, schema={"amount": pl.Int64, "currency": pl.String}, orient="row")
+    shown = major_units(frame, ["amount"])["amount"].to_list()
+    assert shown == [format_minor(a, c) for a, c in rows]

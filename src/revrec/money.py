@@ -10,6 +10,7 @@ from fractions import Fraction
 from functools import cache
 
 import iso4217
+import polars as pl
 
 from revrec.errors import InputError
 
@@ -101,3 +102,31 @@ def largest_remainder(total: int, weights: list[int]) -> list[int]:
     order = sorted(range(len(weights)), key=lambda i: (-floors[i][1], i))
     bumped = set(order[:left])
     return [f + (1 if i in bumped else 0) for i, (f, _) in enumerate(floors)]
+
+
+def major_units(
+    frame: pl.DataFrame, columns: list[str], currency: str = "currency"
+) -> pl.DataFrame:
+    """Minor-unit columns as major-unit strings in each row's currency (as `format_minor`, for a
+    whole column at once). Null stays null."""
+    if frame.height == 0:
+        return frame.with_columns(pl.col(columns).cast(pl.String))
+    digits = {code: exponent(code) for code in frame[currency].unique().drop_nulls().to_list()}
+    places = pl.col(currency).replace_strict(digits, return_dtype=pl.Int64, default=2)
+
+    def shown(name: str) -> pl.Expr:
+        amount = pl.col(name)
+        sign = pl.when(amount < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+        scale = pl.lit(10, dtype=pl.Int64).pow(places)
+        whole, fraction = amount.abs() // scale, amount.abs() % scale
+        result = pl.format("{}{}", sign, whole)
+        for count in sorted(set(digits.values()) - {0}, reverse=True):
+            padded = fraction.cast(pl.String).str.pad_start(count, "0")
+            result = (
+                pl.when(places == count)
+                .then(pl.format("{}{}.{}", sign, whole, padded))
+                .otherwise(result)
+            )
+        return result.alias(name)
+
+    return frame.with_columns(shown(name) for name in columns)

@@ -43,3 +43,34 @@ def test_the_demo_store_posts_the_hand_checked_numbers(cli):
     billed = dict(query(cli.url, "select line_id, sum(amount) from billings group by line_id"))
     assert billed["SO-1001-2"] == 1_000_000
     assert billed["SO-1002-1"] == 0
+
+
+def test_lines_list_and_show_the_processed_results_in_major_units(cli):
+    """What a user sees of the subledger from the CLI: the same hand-checked numbers."""
+    cli("init", "--demo")
+    rows = json.loads(cli("lines", "list", "--contract", "C-1001", "--format", "json").stdout)
+    assert [
+        (r["line_id"], r["pob_template"], r["allocated"], r["billed"], r["recognized"])
+        for r in rows["rows"]
+    ] == [
+        ("SO-1001-1", "license_pit", "75000.00", "90000.00", "75000.00"),
+        ("SO-1001-2", "support_monthly", "20000.00", "10000.00", "1666.67"),
+        ("SO-1001-3", "milestone_evt", "25000.00", "0.00", "10000.00"),
+    ]
+    every = json.loads(cli("lines", "list", "--format", "json").stdout)["rows"]
+    assert len(every) == 10
+    jpy = next(r for r in every if r["line_id"] == "SO-1003-1")
+    assert (jpy["currency"], jpy["allocated"], jpy["open_period"]) == ("JPY", "1200000", "100000")
+    credit = next(r for r in every if r["line_id"] == "7d9e15888d5b5da9f3aa937e18e2378a")
+    assert (credit["allocated"], credit["recognized"], credit["end"]) == (
+        "-100.00",
+        "-90.32",
+        "2024-04-04",
+    )
+    local = json.loads(
+        cli("--book", "LOCAL", "lines", "show", "SO-1001-2", "--format", "json").stdout
+    )
+    assert local["recognized"] == "1698.63"
+    assert local["rows"] == [{"period": "2024-03", "amount": "1698.63", "to_date": "1698.63"}]
+    missing = cli("lines", "show", "SO-0000-1", ok=False)
+    assert str(missing.exception) == "unknown line 'SO-0000-1'"

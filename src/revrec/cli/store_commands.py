@@ -23,11 +23,13 @@ from revrec.cli import render
 from revrec.cli.render import Format
 from revrec.errors import InputError
 from revrec.imports.files import read_yaml
+from revrec.money import major_units
 from revrec.services import jobs as job_service
 from revrec.services import mappings as mapping_service
 from revrec.services import process as process_service
 from revrec.services import setup as setup_service
 from revrec.services import stage as stage_service
+from revrec.services import subledger
 from revrec.services.imports import file_outcome, import_file
 from revrec.store import db
 from revrec.store import schema as t
@@ -426,6 +428,41 @@ def period_status(fmt: FormatOption = Format.table) -> None:
     )
 
 
+lines_app = typer.Typer(
+    no_args_is_help=True, help="The subledger's lines: allocation, billing, revenue."
+)
+
+
+@lines_app.command("list")
+def lines_list(
+    contract: Annotated[str | None, typer.Option("--contract", help="one contract")] = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Each line's newest version, allocation, billed amount and revenue posted to date (the
+    open period's posting apart), in the book given by --book (default: the primary book)."""
+    with _engine().connect() as conn:
+        found = subledger.lines(conn, book=STATE.book, contract=contract)
+    money = ["allocated", "billed", "recognized", "open_period"]
+    render.frame(major_units(found, money), fmt)
+
+
+@lines_app.command("show")
+def lines_show(line_id: str, fmt: FormatOption = Format.table) -> None:
+    """A line's posted revenue per period, with the running total."""
+    with _engine().connect() as conn:
+        found = subledger.lines(conn, book=STATE.book).filter(pl.col("line_id") == line_id)
+        posted = subledger.postings(conn, line_id, book=STATE.book)
+    currency = found["currency"][0]
+    posted = major_units(
+        posted.with_columns(pl.lit(currency).alias("currency")), ["amount", "to_date"]
+    )
+    if fmt is Format.json:
+        line = major_units(found, ["allocated", "billed", "recognized", "open_period"])
+        render.emit_json({**line.to_dicts()[0], "rows": posted.drop("currency").to_dicts()})
+        return
+    render.frame(posted.select("period", "currency", "amount", "to_date"), fmt)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(init)
     app.add_typer(setup_app, name="setup")
@@ -435,3 +472,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(jobs_app, name="jobs")
     app.command()(process)
     app.add_typer(period_app, name="period")
+    app.add_typer(lines_app, name="lines")
