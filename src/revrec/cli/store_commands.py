@@ -9,7 +9,7 @@ import getpass
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -290,15 +290,35 @@ stage_app = typer.Typer(no_args_is_help=True, help="The stage area: rows waiting
 
 @stage_app.command("list")
 def stage_list(
-    tab: Annotated[str | None, typer.Option("--tab")] = None,
-    status: Annotated[str | None, typer.Option("--status")] = None,
-    file: Annotated[str | None, typer.Option("--file")] = None,
-    text: Annotated[str | None, typer.Option("--text")] = None,
+    tab: Annotated[
+        str | None, typer.Option("--tab", help="contracts, documents, cost, events")
+    ] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help="pending, future, error, processed, deleted")
+    ] = None,
+    file: Annotated[str | None, typer.Option("--file", help="the file's name")] = None,
+    date_from: Annotated[
+        str | None, typer.Option("--from", help="accounting date on or after YYYY-MM-DD")
+    ] = None,
+    date_to: Annotated[
+        str | None, typer.Option("--to", help="accounting date on or before YYYY-MM-DD")
+    ] = None,
+    text: Annotated[
+        str | None, typer.Option("--text", help="in the key or any value, ignoring case")
+    ] = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """List stage rows with their status and messages."""
     with _engine().connect() as conn:
-        listing = stage_service.list_rows(conn, tab=tab, status=status, file=file, text=text)
+        listing = stage_service.list_rows(
+            conn,
+            tab=tab,
+            status=status,
+            file=file,
+            text=text,
+            date_from=_day(date_from, "--from"),
+            date_to=_day(date_to, "--to"),
+        )
     if fmt is Format.json:
         render.emit_json({"rows": listing.rows, "notes": listing.notes})
         return
@@ -320,6 +340,36 @@ def stage_list(
     if fmt is Format.table:
         for note in listing.notes:
             typer.echo(f"note: {note}")
+
+
+def _day(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{option} {text!r}: expected a date YYYY-MM-DD") from None
+
+
+@stage_app.command("files")
+def stage_files(
+    tab: Annotated[
+        str | None, typer.Option("--tab", help="contracts, documents, cost, events")
+    ] = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """The uploaded files as cards: type, mapping, who and when, rows per status."""
+    with _engine().connect() as conn:
+        cards = stage_service.file_cards(conn, tab=tab)
+    if fmt is Format.json:
+        render.emit_json({"rows": cards})
+        return
+    render.frame(
+        pl.DataFrame(cards, infer_schema_length=None)
+        if cards
+        else pl.DataFrame(schema={"file_id": pl.Int64}),
+        fmt,
+    )
 
 
 @stage_app.command("delete")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
@@ -44,8 +44,12 @@ def list_rows(
     status: str | None = None,
     file: str | None = None,
     text: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
     limit: int | None = None,
 ) -> StageListing:
+    """Stage rows by tab, status, file name, accounting date (from/to, both inclusive) and text
+    (in the key or any uploaded value), oldest first."""
     if tab is not None and tab not in TABS:
         raise InputError(f"unknown tab {tab!r}: expected one of {', '.join(TABS)}")
     if status is not None and status not in STATUSES:
@@ -72,6 +76,10 @@ def list_rows(
         query = query.where(s.c.status == status)
     if file:
         query = query.where(f.c.name == file)
+    if date_from:
+        query = query.where(s.c.accounting_date >= date_from)
+    if date_to:
+        query = query.where(s.c.accounting_date <= date_to)
     if limit and not text:
         query = query.limit(limit)
     found = list(conn.execute(query))
@@ -111,6 +119,54 @@ def _with_text(conn: sa.Connection, found: list[Any], text: str) -> list[Any]:
     ).fill_null(value=False)
     matched = set(values.filter(hit)["row_id"].to_list())
     return [r for r in found if r.row_id in matched or wanted in r.key.lower()]
+
+
+def file_cards(conn: sa.Connection, *, tab: str | None = None) -> list[dict[str, Any]]:
+    """One card per uploaded file (SPEC §4.4), newest first: name, type, mapping, event, who
+    uploaded it and when, rows read, and its rows per status (rows skipped as duplicates of
+    processed rows counted apart from `processed`)."""
+    if tab is not None and tab not in TABS:
+        raise InputError(f"unknown tab {tab!r}: expected one of {', '.join(TABS)}")
+    s, f = t.stage_rows, t.files
+    skipped = (s.c.status == "processed") & (s.c.messages != "[]")
+    query = sa.select(s.c.file_id, s.c.status, sa.func.count().label("n")).group_by(
+        s.c.file_id, s.c.status
+    )
+    duplicates = sa.select(s.c.file_id, sa.func.count().label("n")).where(skipped)
+    types = [k for k, v in TAB_OF_TYPE.items() if v == tab] if tab else list(TAB_OF_TYPE)
+    counts: dict[int, dict[str, int]] = {}
+    for file_id, status, count in conn.execute(query):
+        counts.setdefault(file_id, {})[status] = int(count)
+    for file_id, count in conn.execute(duplicates.group_by(s.c.file_id)):
+        counts.setdefault(file_id, {})["duplicate"] = int(count)
+    cards = []
+    for card in conn.execute(
+        sa.select(f).where(f.c.upload_type.in_(types)).order_by(f.c.file_id.desc())
+    ):
+        found = counts.get(card.file_id, {})
+        cards.append(
+            {
+                "file_id": card.file_id,
+                "file": card.name,
+                "upload_type": card.upload_type,
+                "mapping": card.mapping,
+                "event": card.event_name,
+                "uploaded_by": card.uploaded_by,
+                "uploaded_at": _utc(card.uploaded_at),
+                "rows_read": card.rows_read,
+                **{status: found.get(status, 0) for status in STATUSES},
+                "duplicate": found.get("duplicate", 0),
+            }
+        )
+        cards[-1]["processed"] -= cards[-1]["duplicate"]
+    return cards
+
+
+def _utc(moment: datetime) -> str:
+    """A stored time as UTC text: SQLite gives it back without its zone, PostgreSQL with."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat(timespec="seconds") + "Z"
 
 
 def pending_notes(conn: sa.Connection) -> list[str]:
