@@ -14,7 +14,7 @@ import polars as pl
 
 from revrec.errors import InputError
 
-_AMOUNT = re.compile(r"^\s*([+-])?(\d+)?(?:\.(\d*))?\s*$")
+_AMOUNT = re.compile(r"^\s*([+-])?([0-9]+)?(?:\.([0-9]*))?\s*$")  # ASCII digits only
 
 
 @cache

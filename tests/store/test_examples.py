@@ -62,10 +62,10 @@ def test_lines_list_and_show_the_processed_results_in_major_units(cli):
     jpy = next(r for r in every if r["line_id"] == "SO-1003-1")
     assert (jpy["currency"], jpy["allocated"], jpy["open_period"]) == ("JPY", "1200000", "100000")
     credit = next(r for r in every if r["line_id"] == "7d9e15888d5b5da9f3aa937e18e2378a")
-    assert (credit["allocated"], credit["recognized"], credit["end"]) == (
+    assert (credit["allocated"], credit["recognized"], credit["last_day"]) == (
         "-100.00",
         "-90.32",
-        "2024-04-04",
+        "2024-04-03",
     )
     local = json.loads(
         cli("--book", "LOCAL", "lines", "show", "SO-1001-2", "--format", "json").stdout

@@ -51,7 +51,7 @@ def to_costs(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         cost_date.alias("_cost_date"),
         expense.fill_null(value=False).alias("_expense"),
         text("amortization").str.to_lowercase().alias("_amortization"),
-        pl.when(months.str.contains(r"^\+?\d{1,9}$"))
+        pl.when(months.str.contains(r"^\+?[0-9]{1,9}$"))
         .then(months.cast(pl.Int64, strict=False))
         .alias("_months"),
     )

@@ -10,7 +10,12 @@ import polars as pl
 
 from revrec.money import exponent
 
-_AMOUNT = r"^\s*([+-]?)(\d*)(?:\.(\d*))?\s*$"
+# ASCII digits only: `\d` would also take other scripts' digits (full-width ones, say), which
+# Polars cannot turn into a number. Nothing else is read as part of an amount: no thousands
+# separators, currency signs, brackets or exponents (they are row errors, never a guess).
+_AMOUNT = r"^\s*([+-]?)([0-9]*)(?:\.([0-9]*))?\s*$"
+MAX_WHOLE_DIGITS = 15  # major units below 10^15: any currency's minor units fit an Int64
+MAX_MICRO_DIGITS = 12  # quantities and percents x 10^6 fit an Int64
 
 
 def currency_exponents(currencies: pl.Series) -> pl.DataFrame:
@@ -39,12 +44,7 @@ def minor_units(
     if frame.get_column(text).null_count() == frame.height:
         return _empty(frame, out, "a value is required")
     cell, places = pl.col(text), pl.col(digits)
-    frame = frame.with_columns(cell.str.extract_groups(_AMOUNT).alias("_parts"))
-    frame = frame.with_columns(
-        pl.col("_parts").struct.field("1").alias("_sign"),
-        pl.col("_parts").struct.field("2").alias("_whole"),
-        pl.col("_parts").struct.field("3").fill_null("").alias("_frac"),
-    )
+    frame = _parts(frame, cell)
     frac = pl.col("_frac")
     frame = frame.with_columns(
         pl.when(frac.str.len_chars() > places)
@@ -53,36 +53,60 @@ def minor_units(
         .alias("_frac")
     )
     whole = pl.col("_whole")
-    shaped = pl.col("_parts").is_not_null() & (
-        (whole.str.len_chars() > 0) | (frac.str.len_chars() > 0)
-    )
-    value = pl.when(whole.str.len_chars() > 0).then(whole).otherwise(pl.lit("0")).cast(
-        pl.Int64, strict=False
-    ) * pl.lit(10, dtype=pl.Int64).pow(places) + pl.when(places > 0).then(
-        frac.str.pad_end(16, "0").str.slice(0, places).cast(pl.Int64, strict=False)
-    ).otherwise(0)
+    frame = frame.with_columns(
+        (
+            pl.when(whole.str.len_chars() > 0).then(whole).otherwise(pl.lit("0"))
+            .cast(pl.Int64, strict=False) * pl.lit(10, dtype=pl.Int64).pow(places)
+            + pl.when(places > 0)
+            .then(frac.str.pad_end(16, "0").str.slice(0, places).cast(pl.Int64, strict=False))
+            .otherwise(0)
+        ).alias("_value")
+    )  # fmt: skip
     message = (
         pl.when(cell.is_null() | (cell.str.strip_chars() == ""))
         .then(pl.lit("a value is required"))
         .when(places.is_null())
         .then(pl.lit("no amount can be read without a known currency"))
-        .when(~shaped)
+        .when(~pl.col("_shaped"))
         .then(pl.lit("expected an amount like 1234.56"))
+        .when(whole.str.len_chars() > MAX_WHOLE_DIGITS)
+        .then(pl.lit(f"expected at most {MAX_WHOLE_DIGITS} digits before the decimal point"))
         .when(frac.str.len_chars() > places)
         .then(
             pl.format("too many decimals: {} allows {}", pl.col(currency), places)
             if currency
             else pl.format("too many decimals: the currency allows {}", places)
         )
+        .when(pl.col("_value").is_null())
+        .then(pl.lit("expected an amount like 1234.56"))
         .otherwise(None)
     )
+    value = pl.col("_value")
     frame = frame.with_columns(
         pl.when(pl.col("_sign") == "-").then(-value).otherwise(value).alias(out),
         message.alias(f"{out}_error"),
     )
     return frame.with_columns(
         pl.when(pl.col(f"{out}_error").is_null()).then(pl.col(out)).alias(out)
-    ).drop("_parts", "_sign", "_whole", "_frac")
+    ).drop("_sign", "_whole", "_frac", "_shaped", "_value")
+
+
+def _parts(frame: pl.DataFrame, cell: pl.Expr) -> pl.DataFrame:
+    """`_sign`, `_whole`, `_frac` (text) of a decimal cell and `_shaped`: whether the cell is a
+    decimal at all (a sign, digits and at most one point, at least one digit). A cell that is not
+    gets `_shaped` false; its parts are then meaningless."""
+    parts = cell.str.extract_groups(_AMOUNT)
+    whole = parts.struct.field("2").fill_null("")
+    frac = parts.struct.field("3").fill_null("")
+    return frame.with_columns(
+        parts.struct.field("1").alias("_sign"),
+        whole.alias("_whole"),
+        frac.alias("_frac"),
+        (
+            cell.str.contains(_AMOUNT).fill_null(value=False)
+            & ((whole.str.len_chars() + frac.str.len_chars()) > 0)
+        ).alias("_shaped"),
+    )
 
 
 def micro_units(frame: pl.DataFrame, text: str, out: str) -> pl.DataFrame:
@@ -90,35 +114,36 @@ def micro_units(frame: pl.DataFrame, text: str, out: str) -> pl.DataFrame:
     if frame.get_column(text).null_count() == frame.height:
         return _empty(frame, out, None)
     cell = pl.col(text)
-    frame = frame.with_columns(cell.str.extract_groups(_AMOUNT).alias("_parts"))
-    frame = frame.with_columns(
-        pl.col("_parts").struct.field("1").alias("_sign"),
-        pl.col("_parts").struct.field("2").alias("_whole"),
-        pl.col("_parts").struct.field("3").fill_null("").alias("_frac"),
-    )
+    frame = _parts(frame, cell)
     whole, frac = pl.col("_whole"), pl.col("_frac")
-    value = pl.when(whole.str.len_chars() > 0).then(whole).otherwise(pl.lit("0")).cast(
-        pl.Int64, strict=False
-    ) * 1_000_000 + frac.str.pad_end(6, "0").str.slice(0, 6).cast(pl.Int64, strict=False)
-    shaped = pl.col("_parts").is_not_null() & (
-        (whole.str.len_chars() > 0) | (frac.str.len_chars() > 0)
-    )
+    frame = frame.with_columns(
+        (
+            pl.when(whole.str.len_chars() > 0).then(whole).otherwise(pl.lit("0"))
+            .cast(pl.Int64, strict=False) * 1_000_000
+            + frac.str.pad_end(6, "0").str.slice(0, 6).cast(pl.Int64, strict=False)
+        ).alias("_value")
+    )  # fmt: skip
     message = (
         pl.when(cell.is_null())
         .then(None)
-        .when(~shaped)
+        .when(~pl.col("_shaped"))
         .then(pl.lit("expected a number like 1.5"))
+        .when(whole.str.len_chars() > MAX_MICRO_DIGITS)
+        .then(pl.lit(f"expected at most {MAX_MICRO_DIGITS} digits before the decimal point"))
         .when(frac.str.len_chars() > 6)
         .then(pl.lit("at most 6 decimals are allowed"))
+        .when(pl.col("_value").is_null())
+        .then(pl.lit("expected a number like 1.5"))
         .otherwise(None)
     )
+    value = pl.col("_value")
     frame = frame.with_columns(
         pl.when(pl.col("_sign") == "-").then(-value).otherwise(value).alias(out),
         message.alias(f"{out}_error"),
     )
     return frame.with_columns(
         pl.when(cell.is_not_null() & pl.col(f"{out}_error").is_null()).then(pl.col(out)).alias(out)
-    ).drop("_parts", "_sign", "_whole", "_frac")
+    ).drop("_sign", "_whole", "_frac", "_shaped", "_value")
 
 
 def _empty(frame: pl.DataFrame, out: str, message: str | None) -> pl.DataFrame:
@@ -138,7 +163,7 @@ def dates(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     with_offset = stamp.str.to_datetime(
         "%Y-%m-%dT%H:%M:%S%#z", strict=False, time_zone="UTC"
     ).dt.date()
-    plain = rest.str.contains(r"^(T\d{2}:\d{2}:\d{2}Z| \d{2}:\d{2}:\d{2} UTC|)$")
+    plain = rest.str.contains(r"^(T[0-9]{2}:[0-9]{2}:[0-9]{2}Z| [0-9]{2}:[0-9]{2}:[0-9]{2} UTC|)$")
     value = pl.when(plain).then(day).otherwise(with_offset)
     message = pl.when(value.is_null()).then(
         pl.lit("expected a date YYYY-MM-DD (optionally with a UTC time)")

@@ -20,7 +20,7 @@ LINE_COLUMNS = {
     "pob_template": pl.String,
     "currency": pl.String,
     "start": pl.Date,
-    "end": pl.Date,
+    "last_day": pl.Date,
     "allocated": pl.Int64,
     "billed": pl.Int64,
     "recognized": pl.Int64,
@@ -46,7 +46,7 @@ def lines(
     conn: sa.Connection, *, book: str | None = None, contract: str | None = None
 ) -> pl.DataFrame:
     """One row per line (of one contract, or all): its newest version, template, currency and
-    service range (`end` exclusive); `allocated` (the newest version's share of the transaction
+    service range (`start` to `last_day`, both included; no last day for a point in time); `allocated` (the newest version's share of the transaction
     price), `billed` (signed sum of its billings), `recognized` (posted revenue of the book to
     date, the open period included) and `open_period` (the open period's posting)."""
     name = primary_book(conn, book)
@@ -104,7 +104,11 @@ def lines(
         found.join(allocated, on=["line_id", "version"], how="left")
         .join(billed, on="line_id", how="left")
         .join(recognized, on="line_id", how="left")
-        .with_columns(pl.col("billed", "recognized", "open_period").fill_null(0))
+        .with_columns(
+            pl.col("billed", "recognized", "open_period").fill_null(0),
+            # Stored ranges are half-open (SPEC §1); people read the last day of service.
+            (pl.col("end") - pl.duration(days=1)).alias("last_day"),
+        )
         .select(list(LINE_COLUMNS))
         .cast(LINE_COLUMNS)  # type: ignore[arg-type]
         .sort("contract_id", "line_id")
