@@ -94,7 +94,7 @@ def test_bad_input_is_a_one_line_message_and_exit_code_1(tmp_path):
     cases = [
         (["import", "transactions", "missing.csv", "--type", "billing"], "no such file"),
         (["--db", "postgresql://nobody@127.0.0.1:1/x", "period", "status"], "error: database:"),
-        (["period", "status"], "no revrec database here: run `revrec init` first"),
+        (["period", "status"], "no revrec database at revrec.db: run `revrec init` first"),
     ]
     for args, expected in cases:
         result = _revrec(*args, cwd=tmp_path)
@@ -107,3 +107,62 @@ def test_bad_input_is_a_one_line_message_and_exit_code_1(tmp_path):
     result = _revrec("import", "transactions", str(heading), "--type", "sales_order", cwd=tmp_path)
     assert result.returncode == 1
     assert "missing required heading 'customer_id'" in result.stderr
+
+
+def test_an_unsupported_database_url_is_named_without_its_password(tmp_path):
+    use = "use sqlite:///PATH or postgresql://..."
+    cases = [
+        (
+            "mysql://root:s3cret@localhost/x",
+            "unsupported database URL mysql://root:***@localhost/x",
+        ),
+        ("postgresql+asyncpg://u@h/d", "unsupported database URL postgresql+asyncpg://u@h/d"),
+        ("postgresql://u:s3cret@h:port/d", "not a database URL"),
+    ]
+    for url, message in cases:
+        result = _revrec("--db", url, "stage", "list", cwd=tmp_path)
+        expected = f"error: {message}: {use}\n"
+        assert (result.returncode, result.stdout, result.stderr) == (1, "", expected)
+    # --store of bench takes a URL too.
+    result = _revrec("bench", "--lines", "10", "--store", "mysql://root@localhost/x", cwd=tmp_path)
+    assert result.stderr.endswith(
+        f"error: unsupported database URL mysql://root@localhost/x: {use}\n"
+    )
+    assert (
+        "s3cret"
+        not in _revrec("--db", "postgresql://u:s3cret@127.0.0.1:1/x", "init", cwd=tmp_path).stderr
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_command_before_init_creates_no_database_file(tmp_path):
+    result = _revrec("period", "status", cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (
+        1,
+        "error: no revrec database at revrec.db: run `revrec init` first\n",
+    )
+    elsewhere = tmp_path / "books" / "ledger.db"
+    result = _revrec("--db", f"sqlite:///{elsewhere}", "jobs", "list", cwd=tmp_path)
+    assert result.stderr == f"error: no revrec database at {elsewhere}: run `revrec init` first\n"
+    # A bare path is a SQLite file: nothing made by a command, the file made by init.
+    result = _revrec("--db", "not a url", "stage", "list", cwd=tmp_path)
+    assert result.stderr == "error: no revrec database at not a url: run `revrec init` first\n"
+    assert list(tmp_path.iterdir()) == []
+    result = _revrec("--db", "not a url", "init", "--first-period", "2024-03", cwd=tmp_path)
+    assert result.stdout == "sqlite:///not a url: book PRIMARY created, open period 2024-03\n"
+    assert (tmp_path / "not a url").is_file()
+
+
+def test_importing_a_directory_is_one_line_and_exit_code_1(tmp_path):
+    assert _revrec("init", cwd=tmp_path).returncode == 0
+    (tmp_path / "uploads").mkdir()
+    for args in (
+        ["transactions", "uploads", "--type", "sales_order"],
+        ["events", "uploads", "--event", "milestone"],
+    ):
+        result = _revrec("import", *args, cwd=tmp_path)
+        assert (result.returncode, result.stdout, result.stderr) == (
+            1,
+            "",
+            "error: uploads: is a directory, expected a CSV or XLSX file\n",
+        )

@@ -43,6 +43,31 @@ def test_good_rows_are_processed_and_bad_rows_staged_with_exact_messages(cli, tm
         "pending": 0,
         "error": 2,
         "duplicate": 0,
+        "errors": [
+            {
+                "line": 3,
+                "messages": [
+                    {
+                        "column": "amount",
+                        "value": "1.234",
+                        "message": "too many decimals: USD allows 2",
+                    }
+                ],
+            },
+            {
+                "line": 4,
+                "messages": [
+                    {
+                        "column": "pob_template",
+                        "value": "nope",
+                        "message": "unknown POB template 'nope': expected one of ratable_daily, "
+                        "monthly_prorate, monthly_full, monthly_mid, license_pit, delivery_end, "
+                        "milestone_evt, usage_billing, saas_daily, support_full",
+                    }
+                ],
+            },
+        ],
+        "notes": [],
     }
     rows = statuses(cli.url)
     assert rows[2][0] == "processed"
@@ -143,7 +168,7 @@ def test_an_inactive_job_leaves_rows_pending_and_says_why(cli, tmp_path):
     assert result["pending"] == 1
     assert result["processed"] == 0
     listing = json.loads(cli("stage", "list", "--format", "json").stdout)
-    assert listing["notes"] == ["1 pending rows in contracts: job transaction_import is inactive"]
+    assert listing["notes"] == ["1 pending row in contracts: job transaction_import is inactive"]
     assert postings(cli.url) == {}
     cli("jobs", "enable", "transaction_import")
     cli("process")

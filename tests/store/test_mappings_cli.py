@@ -226,7 +226,7 @@ def test_reimporting_an_edited_mapping_replaces_it_and_an_identical_one_changes_
     )  # fmt: skip
     result = cli("import", "transactions", bills, "--type", "billing", "--mapping", "acme")
     assert result.stdout.splitlines()[0] == (
-        "acme_bills.csv: 1 rows read, 1 processed, 0 future, 0 pending, 0 error, 0 duplicate"
+        "acme_bills.csv: 1 row read, 1 processed, 0 future, 0 pending, 0 error, 0 duplicate"
     )
     assert postings(cli.url) == {("A-1-1", "2024-03"): 31_000}
 

@@ -6,6 +6,7 @@ Each command opens the database, calls one service in a transaction, and renders
 from __future__ import annotations
 
 import getpass
+import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,7 +23,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from revrec.cli import render
 from revrec.cli.render import Format
 from revrec.errors import InputError
-from revrec.imports.files import read_yaml
+from revrec.imports.files import check_readable, read_yaml
 from revrec.money import major_units
 from revrec.services import jobs as job_service
 from revrec.services import mappings as mapping_service
@@ -33,8 +34,40 @@ from revrec.services import subledger
 from revrec.services.imports import file_outcome, import_file
 from revrec.store import db
 from revrec.store import schema as t
+from revrec.words import counted
 
 FormatOption = Annotated[Format, typer.Option("--format", help="table, csv or json")]
+# The columns of the listings as shown, so that an empty listing keeps its headings.
+STAGE_ROW_COLUMNS = {
+    "row_id": pl.Int64,
+    "tab": pl.String,
+    "file": pl.String,
+    "line": pl.Int64,
+    "status": pl.String,
+    "key": pl.String,
+    "period": pl.String,
+    "messages": pl.String,
+}
+FILE_CARD_COLUMNS = {
+    "file_id": pl.Int64,
+    "file": pl.String,
+    "upload_type": pl.String,
+    "mapping": pl.String,
+    "event": pl.String,
+    "uploaded_by": pl.String,
+    "uploaded_at": pl.String,
+    "rows_read": pl.Int64,
+    **dict.fromkeys(stage_service.STATUSES, pl.Int64),
+    "duplicate": pl.Int64,
+}
+JOB_COLUMNS = {
+    "name": pl.String,
+    "active": pl.Boolean,
+    "every": pl.String,
+    "cron": pl.String,
+    "last_run_at": pl.String,
+    "last_result": pl.String,
+}
 
 
 class State:
@@ -57,9 +90,14 @@ def _now() -> datetime:
 
 
 def _engine(*, check: bool = True) -> sa.Engine:
+    """The database of --db; checked (unless `check` is False, for init) to be a current revrec
+    database holding the book --book names, when it names one."""
     made = db.engine(STATE.url)
     if check:
         db.check_current(made)
+        if STATE.book is not None:
+            with made.connect() as conn:
+                setup_service.check_book(conn, STATE.book)
     return made
 
 
@@ -71,14 +109,21 @@ def init(
 ) -> None:
     """Create (or migrate) the database and the primary book with its first open period."""
     engine = _engine(check=False)
+    setup_service.check_init(first_period=first_period, currency=currency)
     db.migrate(engine)
-    if demo and first_period is None:
+    default_period = None
+    if demo:
         from revrec.services.demo_store import DEMO_FIRST_PERIOD  # noqa: PLC0415
 
-        first_period = DEMO_FIRST_PERIOD
+        default_period = DEMO_FIRST_PERIOD
     with engine.begin() as conn:
         result = setup_service.init(
-            conn, today=_now().date(), first_period=first_period, currency=currency, user=_user()
+            conn,
+            today=_now().date(),
+            first_period=first_period,
+            default_period=default_period,
+            currency=currency,
+            user=_user(),
         )
     if demo:
         from revrec.services.demo_store import load_demo  # noqa: PLC0415
@@ -90,8 +135,7 @@ def init(
     else:
         verb = "created" if result.created else "already set up"
         typer.echo(
-            f"{db.database_url(STATE.url)}: book {result.book} {verb}, "
-            f"open period {result.open_period}"
+            f"{db.shown(engine.url)}: book {result.book} {verb}, open period {result.open_period}"
         )
 
 
@@ -214,8 +258,7 @@ def _import(
     event: str | None = None,
     name: str | None = None,
 ) -> None:
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
+    check_readable(path)  # before the database: the file is named first
     engine = _engine()
     with _steps(f"importing {path.name}", fmt) as step:
         with engine.begin() as conn:
@@ -239,13 +282,17 @@ def _import(
     if fmt is Format.json:
         render.emit_json(summary.as_json())
         return
-    typer.echo(
-        f"{summary.file}: {summary.rows_read} rows read, {summary.processed} processed, "
-        f"{summary.future} future, {summary.pending} pending, {summary.error} error, "
-        f"{summary.duplicate} duplicate"
-    )
+    if fmt is Format.csv:
+        # stdout is the summary alone, one row; notes and row errors go to stderr.
+        render.frame(pl.DataFrame([summary.counts()]), fmt)
+    else:
+        typer.echo(
+            f"{summary.file}: {counted(summary.rows_read, 'row')} read, "
+            f"{summary.processed} processed, {summary.future} future, "
+            f"{summary.pending} pending, {summary.error} error, {summary.duplicate} duplicate"
+        )
     for note in summary.notes:
-        typer.echo(f"note: {note}")
+        typer.echo(f"note: {note}", err=fmt is Format.csv)
     for row in summary.errors[:50]:
         for message in row["messages"]:  # type: ignore[attr-defined]
             typer.echo(
@@ -331,12 +378,7 @@ def stage_list(
         }
         for row in listing.rows
     ]
-    render.frame(
-        pl.DataFrame(shown, infer_schema_length=None)
-        if shown
-        else pl.DataFrame(schema={"row_id": pl.Int64}),
-        fmt,
-    )
+    render.frame(pl.DataFrame(shown, schema=STAGE_ROW_COLUMNS), fmt)
     if fmt is Format.table:
         for note in listing.notes:
             typer.echo(f"note: {note}")
@@ -364,12 +406,7 @@ def stage_files(
     if fmt is Format.json:
         render.emit_json({"rows": cards})
         return
-    render.frame(
-        pl.DataFrame(cards, infer_schema_length=None)
-        if cards
-        else pl.DataFrame(schema={"file_id": pl.Int64}),
-        fmt,
-    )
+    render.frame(pl.DataFrame(cards, schema=FILE_CARD_COLUMNS), fmt)
 
 
 @stage_app.command("delete")
@@ -378,13 +415,21 @@ def stage_delete(
     yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
 ) -> None:
     """Delete stage rows (kept as deleted, audit-logged); asks for confirmation."""
+    engine = _engine()
+    with engine.connect() as conn:
+        count = stage_service.check_deletable(conn, row_ids)
     if not yes:
-        if not sys.stdin.isatty():
+        if not _can_ask():
             raise InputError("deleting needs confirmation: add --yes")
-        typer.confirm(f"Delete {len(row_ids)} stage rows?", abort=True)
-    with _engine().begin() as conn:
+        typer.confirm(f"Delete {counted(count, 'stage row')}?", abort=True)
+    with engine.begin() as conn:
         count = stage_service.delete_rows(conn, row_ids, user=_user(), now=_now())
-    typer.echo(f"deleted {count} stage rows")
+    typer.echo(f"deleted {counted(count, 'stage row')}")
+
+
+def _can_ask() -> bool:
+    """Whether a person can answer a question (stdin is a terminal)."""
+    return sys.stdin.isatty()
 
 
 jobs_app = typer.Typer(no_args_is_help=True, help="Scheduled jobs.")
@@ -394,13 +439,22 @@ jobs_app = typer.Typer(no_args_is_help=True, help="Scheduled jobs.")
 def jobs_list(fmt: FormatOption = Format.table) -> None:
     """List the jobs, whether active, and their last run."""
     with _engine().connect() as conn:
-        rows = job_service.list_jobs(conn)
-    render.frame(
-        pl.DataFrame(rows, infer_schema_length=None).with_columns(
-            pl.col("last_run_at").cast(pl.String)
-        ),
-        fmt,
-    )
+        jobs = job_service.list_jobs(conn)
+    rows = [
+        {**job, "last_run_at": None if job["last_run_at"] is None else str(job["last_run_at"])}
+        for job in jobs
+    ]
+    if fmt is Format.json:
+        render.emit_json({"rows": rows})  # last_result as an object
+        return
+    shown = [
+        {
+            **row,
+            "last_result": None if row["last_result"] is None else json.dumps(row["last_result"]),
+        }
+        for row in rows
+    ]
+    render.frame(pl.DataFrame(shown, schema=JOB_COLUMNS), fmt)
 
 
 @jobs_app.command("run")

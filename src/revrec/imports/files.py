@@ -26,11 +26,33 @@ HEADING_LINE = 1
 EXCEL_DIGITS = 15
 
 
+def check_readable(path: Path) -> None:
+    """A one-line InputError unless `path` is a file revrec can read (named as given)."""
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, expected a CSV or XLSX file")
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as error:
+        raise _unreadable(path, error) from None
+
+
+def _unreadable(path: Path, error: OSError) -> InputError:
+    if isinstance(error, FileNotFoundError):
+        return InputError(f"{path}: no such file")
+    if isinstance(error, IsADirectoryError):
+        return InputError(f"{path}: is a directory, expected a CSV or XLSX file")
+    return InputError(f"{path}: cannot read the file: {error.strerror or error}")
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    try:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as error:
+        raise _unreadable(path, error) from None
     return digest.hexdigest()
 
 

@@ -251,13 +251,13 @@ def run_store(
     from revrec.services.imports import import_file  # noqa: PLC0415
     from revrec.store import db  # noqa: PLC0415
 
+    engine = db.engine(url)  # an unsupported URL stops here, before any work
     path = folder / f"recurly_{n}.csv"
     if not path.exists():
         progress(f"generating {n:,} billing lines -> {path}")
         generate_recurly_billings(n).write_csv(path)
     stages: dict[str, float] = {}
     _timed(stages, "read_csv", lambda: pl.read_csv(path, infer_schema=False))
-    engine = db.engine(url)
     db.migrate(engine)
     now = datetime.now(UTC)
     with engine.begin() as conn:

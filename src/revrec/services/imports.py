@@ -56,7 +56,8 @@ class ImportSummary:
     notes: list[str] = field(default_factory=list)
     errors: list[dict[str, object]] = field(default_factory=list)
 
-    def as_json(self) -> dict[str, object]:
+    def counts(self) -> dict[str, object]:
+        """The summary of SPEC §11.1: the file and its rows per outcome."""
         return {
             "file": self.file,
             "rows_read": self.rows_read,
@@ -66,6 +67,10 @@ class ImportSummary:
             "error": self.error,
             "duplicate": self.duplicate,
         }
+
+    def as_json(self) -> dict[str, object]:
+        """The counts, then each row in error (its file line and messages) and the notes."""
+        return {**self.counts(), "errors": self.errors, "notes": self.notes}
 
 
 def templates_frame(conn: sa.Connection) -> pl.DataFrame:
@@ -108,11 +113,14 @@ def import_file(
     name: str | None = None,
 ) -> ImportSummary:
     """Stage every row of the file; good rows become pending or future, bad ones error."""
+    # What the options name is checked first, so a mistake is an error even for a file that
+    # was imported before.
     if upload_type not in UPLOAD_TYPES:
         raise InputError(f"unknown type {upload_type!r}: expected one of {', '.join(UPLOAD_TYPES)}")
     display = name or path.name
     if upload_type == "event":
         _check_event_name(conn, event_name)
+    mapping = get_mapping(conn, mapping_name, upload_type)
     digest = file_sha256(path)
     seen = conn.execute(
         sa.select(t.files.c.file_id, t.files.c.rows_read).where(
@@ -134,7 +142,6 @@ def import_file(
             file_id=seen.file_id,
             notes=["the same file was imported before: nothing changed"],
         )
-    mapping = get_mapping(conn, mapping_name, upload_type)
     raw = read_upload(path)
     headings = [c for c in raw.columns if c != "line"]
     renames = check_headers(headings, mapping)
@@ -167,7 +174,7 @@ def import_file(
     summary.error = counts.get("error", 0)
     summary.duplicate = int(stage["_duplicate"].sum())
     summary.errors = _error_rows(stage)
-    record(conn, user, "import", f"file:{file_id}", None, summary.as_json())
+    record(conn, user, "import", f"file:{file_id}", None, summary.counts())
     return summary
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,6 +13,7 @@ from revrec.store.audit import record
 
 
 def list_jobs(conn: sa.Connection) -> list[dict[str, Any]]:
+    """Every job, by name: whether it is active, its schedule, and its last run and result."""
     j = t.jobs
     return [
         {
@@ -20,7 +22,7 @@ def list_jobs(conn: sa.Connection) -> list[dict[str, Any]]:
             "every": r.every,
             "cron": r.cron,
             "last_run_at": r.last_run_at,
-            "last_result": r.last_result,
+            "last_result": json.loads(r.last_result) if r.last_result else None,
         }
         for r in conn.execute(sa.select(j).order_by(j.c.name))
     ]

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from revrec.calendar import month_index, parse_period, period_name
 from revrec.engine.schedules import CONVENTIONS, METHODS, POINTS
-from revrec.errors import ConfigError, InputError
+from revrec.errors import ConfigError, InputError, StateError
 from revrec.imports.templates import DEFAULT_TEMPLATES
 from revrec.money import exponent, parse
 from revrec.store import schema as t
@@ -51,11 +51,35 @@ class InitResult:
     created: bool
 
 
-def init(
-    conn: sa.Connection, *, today: date, first_period: str | None, currency: str, user: str
-) -> InitResult:
-    """Create the primary book, its first open period, default accounts, templates and jobs."""
+def check_init(*, first_period: str | None, currency: str) -> str | None:
+    """The values `init` is given, checked before anything is created: the first period as
+    YYYY-MM (None when not given) and a currency of ISO 4217."""
     exponent(currency)
+    if first_period is None:
+        return None
+    try:
+        return period_name(parse_period(first_period))
+    except InputError:
+        raise InputError(
+            f"--first-period {first_period!r}: expected a period YYYY-MM, e.g. 2024-03"
+        ) from None
+
+
+def init(
+    conn: sa.Connection,
+    *,
+    today: date,
+    first_period: str | None,
+    currency: str,
+    user: str,
+    default_period: str | None = None,
+) -> InitResult:
+    """Create the primary book, its first open period, default accounts, templates and jobs.
+
+    The first open period is `first_period`, else `default_period`, else today's month. On a
+    database already set up nothing changes, and a `first_period` other than its open period
+    is a StateError (it would not be applied)."""
+    given = check_init(first_period=first_period, currency=currency)
     existing = conn.execute(sa.select(t.books.c.name).where(t.books.c.is_primary)).scalar()
     if existing is not None:
         open_period = conn.execute(
@@ -63,8 +87,13 @@ def init(
                 (t.periods.c.book == existing) & (t.periods.c.status == "open")
             )
         ).scalar()
+        if given is not None and given != open_period:
+            raise StateError(
+                f"the database is already set up with open period {open_period}: "
+                f"--first-period {given} is not applied"
+            )
         return InitResult(existing, open_period or "", created=False)
-    period = period_name(parse_period(first_period) if first_period else month_index(today))
+    period = given or default_period or period_name(month_index(today))
     _add_book(conn, PRIMARY, currency, primary=True, period=period)
     for role, code in DEFAULT_ACCOUNTS.items():
         conn.execute(
@@ -120,6 +149,15 @@ def open_period(conn: sa.Connection, book: str | None = None) -> str:
     if found is None:
         raise ConfigError("no open period: run `revrec init` first")
     return str(found)
+
+
+def check_book(conn: sa.Connection, book: str) -> str:
+    """The book named (e.g. by --book), which must exist."""
+    b = t.books
+    if conn.execute(sa.select(b.c.name).where(b.c.name == book)).first() is None:
+        names = conn.execute(sa.select(b.c.name).order_by(b.c.name)).scalars().all()
+        raise InputError(f"unknown book {book!r}: expected one of {', '.join(names)}")
+    return book
 
 
 def load(conn: sa.Connection, document: dict[str, Any], *, user: str) -> dict[str, int]:

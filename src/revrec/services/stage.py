@@ -14,6 +14,7 @@ from revrec.errors import InputError
 from revrec.store import payloads
 from revrec.store import schema as t
 from revrec.store.audit import record
+from revrec.words import counted
 
 TABS = ("contracts", "documents", "cost", "events")
 STATUSES = ("pending", "future", "error", "processed", "deleted")
@@ -170,7 +171,7 @@ def _utc(moment: datetime) -> str:
 
 
 def pending_notes(conn: sa.Connection) -> list[str]:
-    """Why rows wait: 'N pending rows in contracts: job transaction_import is inactive'."""
+    """Why rows wait: '2 pending rows in contracts: job transaction_import is inactive'."""
     inactive = {r.name for r in conn.execute(sa.select(t.jobs.c.name).where(~t.jobs.c.active))}
     counts = conn.execute(
         sa.select(t.stage_rows.c.tab, sa.func.count())
@@ -178,22 +179,34 @@ def pending_notes(conn: sa.Connection) -> list[str]:
         .group_by(t.stage_rows.c.tab)
     ).all()
     return [
-        f"{count} pending rows in {tab}: job {JOB_OF_TAB[tab]} is inactive"
+        f"{counted(count, 'pending row')} in {tab}: job {JOB_OF_TAB[tab]} is inactive"
         for tab, count in sorted(counts)
         if JOB_OF_TAB[tab] in inactive
     ]
 
 
-def delete_rows(conn: sa.Connection, row_ids: list[int], *, user: str, now: datetime) -> int:
-    """Mark rows deleted (kept for lineage, with who and when). Processed rows cannot be."""
+def check_deletable(conn: sa.Connection, row_ids: list[int]) -> int:
+    """How many distinct rows `delete_rows` would delete; an InputError when a row does not
+    exist or cannot be deleted (processed or already deleted). Changes nothing."""
+    return len(_deletable(conn, row_ids))
+
+
+def _deletable(conn: sa.Connection, row_ids: list[int]) -> list[Any]:
     s = t.stage_rows
     found = conn.execute(sa.select(s.c.row_id, s.c.status).where(s.c.row_id.in_(row_ids))).all()
     missing = sorted(set(row_ids) - {r.row_id for r in found})
     if missing:
         raise InputError(f"no stage rows with ids {missing}")
-    locked = [r.row_id for r in found if r.status in ("processed", "deleted")]
+    locked = sorted(r.row_id for r in found if r.status in ("processed", "deleted"))
     if locked:
         raise InputError(f"rows {locked} are processed or already deleted and cannot be deleted")
+    return list(found)
+
+
+def delete_rows(conn: sa.Connection, row_ids: list[int], *, user: str, now: datetime) -> int:
+    """Mark rows deleted (kept for lineage, with who and when). Processed rows cannot be."""
+    s = t.stage_rows
+    found = _deletable(conn, row_ids)
     conn.execute(
         s.update()
         .where(s.c.row_id.in_(row_ids))

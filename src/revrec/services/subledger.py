@@ -9,7 +9,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from revrec.errors import InputError
-from revrec.services.setup import open_period
+from revrec.services.setup import check_book, open_period
 from revrec.store import schema as t
 from revrec.store.bulk import read_frame
 
@@ -32,10 +32,7 @@ def primary_book(conn: sa.Connection, book: str | None) -> str:
     """The book asked for (it must exist), else the primary book."""
     b = t.books
     if book is not None:
-        if conn.execute(sa.select(b.c.name).where(b.c.name == book)).first() is None:
-            names = conn.execute(sa.select(b.c.name).order_by(b.c.name)).scalars().all()
-            raise InputError(f"unknown book {book!r}: expected one of {', '.join(names)}")
-        return book
+        return check_book(conn, book)
     found = conn.execute(sa.select(b.c.name).where(b.c.is_primary)).scalar()
     if found is None:
         raise InputError("no primary book: run `revrec init` first")
@@ -46,9 +43,10 @@ def lines(
     conn: sa.Connection, *, book: str | None = None, contract: str | None = None
 ) -> pl.DataFrame:
     """One row per line (of one contract, or all): its newest version, template, currency and
-    service range (`start` to `last_day`, both included; no last day for a point in time); `allocated` (the newest version's share of the transaction
-    price), `billed` (signed sum of its billings), `recognized` (posted revenue of the book to
-    date, the open period included) and `open_period` (the open period's posting)."""
+    service range (`start` to `last_day`, both included; no last day for a point in time);
+    `allocated` (the newest version's share of the transaction price), `billed` (signed sum of
+    its billings), `recognized` (posted revenue of the book to date, the open period included)
+    and `open_period` (the open period's posting)."""
     name = primary_book(conn, book)
     lv, c, a, b, p = t.line_versions, t.contracts, t.allocations, t.billings, t.postings
     newest = (
