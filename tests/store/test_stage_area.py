@@ -69,3 +69,34 @@ def test_stage_rows_are_found_by_accounting_date(cli, tmp_path):
         1,
         "--from '15/03/2024': expected a date YYYY-MM-DD",
     )
+
+
+def test_stage_list_takes_any_case_a_path_and_text_in_messages(cli, tmp_path):
+    cli("init", "--first-period", "2024-03")
+    path = write_csv(tmp_path / "so.csv", SO_HEADS, [so("L1", "100.00"), so("L2", "1.234")])
+    cli("import", "transactions", path, "--type", "sales_order")
+    found = _json(
+        cli, "stage", "list", "--tab", "Contracts", "--status", "ERROR", "--file", str(path),
+        "--text", "DECIMALS",
+    )["rows"]  # fmt: skip
+    assert [(r["key"], r["messages"][0]["message"]) for r in found] == [
+        ("L2", "too many decimals: USD allows 2")
+    ]
+
+
+def test_an_import_says_when_a_contract_cannot_be_allocated(cli, tmp_path):
+    """A negative line without an SSP gives its contract a negative weight: the rows are in
+    the subledger, the contract is not allocated, and the import's notes say so."""
+    cli("init", "--first-period", "2024-03")
+    path = write_csv(tmp_path / "so.csv", SO_HEADS, [so("L1", "100.00"), so("L2", "-500.00")])
+    summary = _json(cli, "import", "transactions", path, "--type", "sales_order")
+    assert summary["processed"] == 2
+    note = "revenue_process: contract C1: a line has a negative SSP weight: give it an SSP or"
+    assert [n for n in summary["notes"] if n.startswith("revenue_process:")] == [
+        f"{note} exclude it"
+    ]
+    lines = _json(cli, "lines", "list")["rows"]
+    assert [(r["line_id"], r["allocated"], r["recognized"]) for r in lines] == [
+        ("L1", None, "0.00"),
+        ("L2", None, "0.00"),
+    ]

@@ -273,12 +273,14 @@ def _import(
                 name=name,
             )
         step("processing")
-        if not summary.unchanged:
-            process_service.run(engine, user=_user(), now=_now())
+        runs = [] if summary.unchanged else process_service.run(engine, user=_user(), now=_now())
     if not summary.unchanged:
         with engine.connect() as conn:
             file_outcome(conn, summary)
             summary.notes.extend(stage_service.pending_notes(conn))
+        # What the jobs could not do (a contract that cannot be allocated, say) is said here
+        # too: its rows are processed into the subledger, the problem is the contract's.
+        summary.notes.extend(f"{run.job}: {note}" for run in runs for note in run.notes)
     if fmt is Format.json:
         render.emit_json(summary.as_json())
         return
@@ -543,7 +545,8 @@ def lines_list(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Each line's newest version, allocation, billed amount and revenue posted to date (the
-    open period's posting apart), in the book given by --book (default: the primary book)."""
+    open period's posting included, and shown apart), in the book given by --book (default: the
+    primary book). A blank allocation: the contract could not be allocated (see the jobs' notes)."""
     with _engine().connect() as conn:
         found = subledger.lines(conn, book=STATE.book, contract=contract)
     money = ["allocated", "billed", "recognized", "open_period"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -49,8 +50,12 @@ def list_rows(
     date_to: date | None = None,
     limit: int | None = None,
 ) -> StageListing:
-    """Stage rows by tab, status, file name, accounting date (from/to, both inclusive) and text
-    (in the key or any uploaded value), oldest first."""
+    """Stage rows by tab, status (either in any case), file (its name, or a path to it),
+    accounting date (from/to, both inclusive) and text (in the key, any uploaded value or a
+    message, ignoring case), oldest first."""
+    tab = tab.strip().lower() if tab else tab
+    status = status.strip().lower() if status else status
+    file = Path(file).name if file else file
     if tab is not None and tab not in TABS:
         raise InputError(f"unknown tab {tab!r}: expected one of {', '.join(TABS)}")
     if status is not None and status not in STATUSES:
@@ -103,7 +108,7 @@ def list_rows(
 
 
 def _with_text(conn: sa.Connection, found: list[Any], text: str) -> list[Any]:
-    """The rows whose key or any uploaded value contains `text` (ignoring case)."""
+    """The rows whose key, any uploaded value or a message contains `text` (ignoring case)."""
     if not found:
         return found
     wanted = text.lower()
@@ -119,7 +124,11 @@ def _with_text(conn: sa.Connection, found: list[Any], text: str) -> list[Any]:
         or [pl.lit(value=False)]
     ).fill_null(value=False)
     matched = set(values.filter(hit)["row_id"].to_list())
-    return [r for r in found if r.row_id in matched or wanted in r.key.lower()]
+    return [
+        r
+        for r in found
+        if r.row_id in matched or wanted in r.key.lower() or wanted in r.messages.lower()
+    ]
 
 
 def file_cards(conn: sa.Connection, *, tab: str | None = None) -> list[dict[str, Any]]:
