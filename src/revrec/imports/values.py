@@ -95,18 +95,21 @@ def _parts(frame: pl.DataFrame, cell: pl.Expr) -> pl.DataFrame:
     """`_sign`, `_whole`, `_frac` (text) of a decimal cell and `_shaped`: whether the cell is a
     decimal at all (a sign, digits and at most one point, at least one digit). A cell that is not
     gets `_shaped` false; its parts are then meaningless."""
-    parts = cell.str.extract_groups(_AMOUNT)
+    frame = frame.with_columns(cell.str.extract_groups(_AMOUNT).alias("_parts"))
+    parts = pl.col("_parts")
+    sign = parts.struct.field("1")
     whole = parts.struct.field("2").fill_null("")
     frac = parts.struct.field("3").fill_null("")
     return frame.with_columns(
-        parts.struct.field("1").alias("_sign"),
+        sign.alias("_sign"),
         whole.alias("_whole"),
         frac.alias("_frac"),
-        (
-            cell.str.contains(_AMOUNT).fill_null(value=False)
-            & ((whole.str.len_chars() + frac.str.len_chars()) > 0)
-        ).alias("_shaped"),
-    )
+        # The sign group takes part in every match (as "" when there is no sign): null means
+        # the cell did not match at all.
+        (sign.is_not_null() & ((whole.str.len_chars() + frac.str.len_chars()) > 0)).alias(
+            "_shaped"
+        ),
+    ).drop("_parts")
 
 
 def micro_units(frame: pl.DataFrame, text: str, out: str) -> pl.DataFrame:
