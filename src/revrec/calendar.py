@@ -67,3 +67,10 @@ def epoch_day(day: date) -> int:
 
 def from_epoch_day(days: int) -> date:
     return EPOCH + timedelta(days=days)
+
+
+def utc_text(moment: datetime) -> str:
+    """A stored time as UTC text: SQLite gives it back without its zone, PostgreSQL with."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat(timespec="seconds") + "Z"

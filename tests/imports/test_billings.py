@@ -63,7 +63,7 @@ def test_revrec_billings_good_rows_survive_and_every_problem_is_named():
         (4, "ref_doc_number", "",
          "a value is required for IVC, CM and CMC: the document line it refers to"),
         (5, "amount", "1.234", "too many decimals: USD allows 2"),
-        (5, "doc_date", "2024-02-30", "expected a date YYYY-MM-DD (optionally with a UTC time)"),
+        (5, "doc_date", "2024-02-30", "not a day of the calendar"),
         (5, "doc_type", "XX", "unknown doc_type 'XX': expected one of INV, IVC, CM, CMC"),
         (5, "pob_template", "nope",
          ("unknown POB template 'nope': expected one of ratable_daily, monthly_prorate, "

@@ -111,8 +111,7 @@ def test_flags_policies_and_list_price_are_checked_and_typed():
     assert _errors(errors) == [
         (4, "exclude_from_allocation", "yes", "expected true or false"),
         (4, "list_price", "12.345", "too many decimals: USD allows 2"),
-        (4, "modification_date", "2024-02-30",
-         "expected a date YYYY-MM-DD (optionally with a UTC time)"),
+        (4, "modification_date", "2024-02-30", "not a day of the calendar"),
         (4, "modification_policy", "later",
          "unknown modification_policy 'later': expected one of catch_up, prospective"),
         (4, "ssp_method", "relative", "unknown ssp_method 'relative': expected one of residual"),

@@ -100,3 +100,18 @@ def test_an_import_says_when_a_contract_cannot_be_allocated(cli, tmp_path):
         ("L1", None, "0.00"),
         ("L2", None, "0.00"),
     ]
+
+
+def test_a_line_that_waits_in_the_stage_area_is_named_as_waiting(cli, tmp_path):
+    cli("init", "--first-period", "2024-03")
+    path = write_csv(
+        tmp_path / "so.csv", SO_HEADS, [so("L9", "10.00", start="2024-06-01", end="2024-06-30")]
+    )
+    cli("import", "transactions", path, "--type", "sales_order")
+    missing = cli("lines", "show", "L9", ok=False)
+    assert str(missing.exception) == (
+        "unknown line 'L9' (a row with this key waits in the stage area as future)"
+    )
+    jobs = _json(cli, "jobs", "list")["rows"]
+    assert all(j["last_run_at"] is None or j["last_run_at"].endswith("Z") for j in jobs)
+    assert any(j["last_run_at"] for j in jobs)

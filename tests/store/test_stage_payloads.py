@@ -18,9 +18,10 @@ def test_stage_list_finds_rows_by_a_value_or_key_ignoring_case(cli, tmp_path):
         tmp_path / "so.csv",
         SO_HEADS,
         [
-            so("L1", "100.00", customer="Globex Corp"),
-            so("L2", "1.234", customer="Initech"),  # an error row: 3 decimals
-            so("Globex-3", "50.00", customer="Umbrella"),
+            so("L1", "100.00", contract="C1", customer="Globex Corp", template="ratable_daily"),
+            # An error row: 3 decimals.
+            so("L2", "1.234", contract="C2", customer="Initech", template="ratable_daily"),
+            so("Globex-3", "50.00", contract="C3", customer="Umbrella", template="ratable_daily"),
         ],
     )
     cli("import", "transactions", path, "--type", "sales_order")

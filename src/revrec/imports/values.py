@@ -168,7 +168,12 @@ def dates(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     ).dt.date()
     plain = rest.str.contains(r"^(T[0-9]{2}:[0-9]{2}:[0-9]{2}Z| [0-9]{2}:[0-9]{2}:[0-9]{2} UTC|)$")
     value = pl.when(plain).then(day).otherwise(with_offset)
-    message = pl.when(value.is_null()).then(
-        pl.lit("expected a date YYYY-MM-DD (optionally with a UTC time)")
+    shaped = clean.str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}")
+    message = (
+        pl.when(value.is_not_null())
+        .then(None)
+        .when(shaped & day.is_null())
+        .then(pl.lit("not a day of the calendar"))
+        .otherwise(pl.lit("expected a date YYYY-MM-DD (optionally with a UTC time)"))
     )
     return value, message

@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from revrec.calendar import utc_text
 from revrec.errors import InputError
 from revrec.store import schema as t
 from revrec.store.audit import record
@@ -21,7 +22,7 @@ def list_jobs(conn: sa.Connection) -> list[dict[str, Any]]:
             "active": r.active,
             "every": r.every,
             "cron": r.cron,
-            "last_run_at": r.last_run_at,
+            "last_run_at": None if r.last_run_at is None else utc_text(r.last_run_at),
             "last_result": json.loads(r.last_result) if r.last_result else None,
         }
         for r in conn.execute(sa.select(j).order_by(j.c.name))

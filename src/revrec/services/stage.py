@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
 
+from revrec.calendar import utc_text
 from revrec.errors import InputError
 from revrec.store import payloads
 from revrec.store import schema as t
@@ -162,7 +163,7 @@ def file_cards(conn: sa.Connection, *, tab: str | None = None) -> list[dict[str,
                 "mapping": card.mapping,
                 "event": card.event_name,
                 "uploaded_by": card.uploaded_by,
-                "uploaded_at": _utc(card.uploaded_at),
+                "uploaded_at": utc_text(card.uploaded_at),
                 "rows_read": card.rows_read,
                 **{status: found.get(status, 0) for status in STATUSES},
                 "duplicate": found.get("duplicate", 0),
@@ -170,13 +171,6 @@ def file_cards(conn: sa.Connection, *, tab: str | None = None) -> list[dict[str,
         )
         cards[-1]["processed"] -= cards[-1]["duplicate"]
     return cards
-
-
-def _utc(moment: datetime) -> str:
-    """A stored time as UTC text: SQLite gives it back without its zone, PostgreSQL with."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment.isoformat(timespec="seconds") + "Z"
 
 
 def pending_notes(conn: sa.Connection) -> list[str]:

@@ -118,7 +118,14 @@ def postings(conn: sa.Connection, line_id: str, *, book: str | None = None) -> p
     name = primary_book(conn, book)
     lv, p = t.line_versions, t.postings
     if conn.execute(sa.select(lv.c.line_id).where(lv.c.line_id == line_id)).first() is None:
-        raise InputError(f"unknown line {line_id!r}")
+        s = t.stage_rows
+        waiting = conn.execute(
+            sa.select(s.c.status)
+            .where((s.c.key == line_id) & s.c.status.in_(["pending", "future", "error"]))
+            .order_by(s.c.row_id.desc())
+        ).scalar()
+        hint = f" (a row with this key waits in the stage area as {waiting})" if waiting else ""
+        raise InputError(f"unknown line {line_id!r}{hint}")
     found = read_frame(
         conn,
         sa.select(p.c.period, p.c.amount).where((p.c.book == name) & (p.c.line_id == line_id)),
