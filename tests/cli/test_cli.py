@@ -4,7 +4,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from revrec.cli.main import app
+from revrec.cli.main import app, command_words
 
 runner = CliRunner()
 README = (Path(__file__).parents[2] / "README.md").read_text()
@@ -47,27 +47,8 @@ def test_bench_json_shape(tmp_path):
     assert doc["schedule_rows"] > doc["lines"]
 
 
-def _commands(group, prefix=()):
-    """Every command of the app as its words, e.g. ("stage", "list")."""
-    import typer.main  # noqa: PLC0415
-
-    click_group = typer.main.get_command(group)
-    found = []
-
-    def walk(command, words):
-        subcommands = getattr(command, "commands", None)
-        if subcommands:
-            for name, sub in subcommands.items():
-                walk(sub, (*words, name))
-        else:
-            found.append(words)
-
-    walk(click_group, prefix)
-    return found
-
-
 def test_every_command_has_help_and_is_in_the_readme():
-    commands = _commands(app)
+    commands = command_words()
     assert ("stage", "list") in commands
     assert ("import", "transactions") in commands
     for words in commands:

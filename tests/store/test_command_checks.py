@@ -7,12 +7,11 @@ import pathlib
 from pathlib import Path
 
 import sqlalchemy as sa
-import typer.main
 from helpers import SO_HEADS, query, so, write_csv
 from typer.testing import CliRunner
 
 from revrec.cli import store_commands
-from revrec.cli.main import app
+from revrec.cli.main import app, command_words
 from revrec.store import db
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -127,18 +126,7 @@ def test_init_checks_first_period_and_never_ignores_it(cli, db_url):
 
 def _database_commands():
     """Every command of the app as its words, but those that open no database (or create it)."""
-    found = []
-
-    def walk(command, words):
-        subcommands = getattr(command, "commands", None)
-        if subcommands:
-            for name, sub in subcommands.items():
-                walk(sub, (*words, name))
-        elif words not in NOT_FOR_A_DATABASE:
-            found.append(words)
-
-    walk(typer.main.get_command(app), ())
-    return sorted(found)
+    return sorted(w for w in command_words() if w not in NOT_FOR_A_DATABASE)
 
 
 def test_every_database_command_refuses_an_unknown_book(cli, tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import polars as pl
 import sqlalchemy.exc
@@ -143,3 +143,21 @@ def main() -> None:
         first = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
         typer.echo(f"error: database: {first}", err=True)
         sys.exit(1)
+
+
+def command_words() -> list[tuple[str, ...]]:
+    """Every command of the app as the words that call it, e.g. ("stage", "list")."""
+    import typer.main  # noqa: PLC0415 - only for this walk
+
+    found: list[tuple[str, ...]] = []
+
+    def walk(command: Any, words: tuple[str, ...]) -> None:
+        subcommands = getattr(command, "commands", None)
+        if subcommands:
+            for name, sub in subcommands.items():
+                walk(sub, (*words, name))
+        else:
+            found.append(words)
+
+    walk(typer.main.get_command(app), ())
+    return found
