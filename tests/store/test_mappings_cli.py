@@ -385,6 +385,16 @@ def test_setup_load_checks_a_mapping_as_mapping_import_does_and_reads_an_export(
     assert cli("mapping", "export", "copied").stdout == RECURLY_YAML.replace(
         "name: recurly", "name: copied"
     )
+    # A setup file cannot replace a shipped mapping either, and changes nothing.
+    shipped = tmp_path / "shipped.yaml"
+    shipped.write_text(RECURLY_YAML, encoding="utf-8")
+    refused = cli("setup", "load", shipped, ok=False)
+    message = "mapping 'recurly' is shipped with revrec and cannot be replaced"
+    assert (refused.exit_code, str(refused.exception)) == (
+        1,
+        f"{message}: give your mapping another name",
+    )
+    assert query(cli.url, "select count(*) from mappings where mapping = 'recurly'") == [(0,)]
 
 
 def test_list_shows_the_shipped_mappings_and_the_users_own(cli, tmp_path):

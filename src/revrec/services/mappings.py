@@ -86,7 +86,16 @@ def load_mappings(conn: sa.Connection, value: Any) -> int:
     """The `mappings` section of a setup file: each mapping created or replaced."""
     if not isinstance(value, list):
         raise InputError("setup key 'mappings' must be a list of mappings")
-    for mapping in [parse_mapping(entry) for entry in value]:
+    mappings = [parse_mapping(entry) for entry in value]
+    for mapping in mappings:
+        if mapping.name in SHIPPED_NAMES:
+            # As `mapping import`: imports that name revrec or recurly keep meaning what the
+            # SPEC says (decision 23).
+            raise ConfigError(
+                f"mapping {mapping.name!r} is shipped with revrec and cannot be replaced: "
+                "give your mapping another name"
+            )
+    for mapping in mappings:
         save_mapping(conn, mapping)
     return len(value)
 
