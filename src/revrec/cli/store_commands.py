@@ -281,11 +281,11 @@ def _import(
         # What the jobs could not do (a contract that cannot be allocated, say) is said here
         # too: its rows are processed into the subledger, the problem is the contract's.
         summary.notes.extend(f"{run.job}: {note}" for run in runs for note in run.notes)
+    # JSON and CSV: stdout is the summary of SPEC §11.1 alone (scripts parse it); the notes
+    # and the rows in error go to stderr (`revrec stage list --status error` has them too).
     if fmt is Format.json:
-        render.emit_json(summary.as_json())
-        return
-    if fmt is Format.csv:
-        # stdout is the summary alone, one row; notes and row errors go to stderr.
+        render.emit_json(summary.counts())
+    elif fmt is Format.csv:
         render.frame(pl.DataFrame([summary.counts()]), fmt)
     else:
         typer.echo(
@@ -294,7 +294,7 @@ def _import(
             f"{summary.pending} pending, {summary.error} error, {summary.duplicate} duplicate"
         )
     for note in summary.notes:
-        typer.echo(f"note: {note}", err=fmt is Format.csv)
+        typer.echo(f"note: {note}", err=fmt is not Format.table)
     for row in summary.errors[:50]:
         for message in row["messages"]:  # type: ignore[attr-defined]
             typer.echo(

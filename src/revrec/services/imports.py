@@ -68,10 +68,6 @@ class ImportSummary:
             "duplicate": self.duplicate,
         }
 
-    def as_json(self) -> dict[str, object]:
-        """The counts, then each row in error (its file line and messages) and the notes."""
-        return {**self.counts(), "errors": self.errors, "notes": self.notes}
-
 
 def templates_frame(conn: sa.Connection) -> pl.DataFrame:
     """The store's POB templates as the validators' frame."""
