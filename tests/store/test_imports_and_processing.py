@@ -333,3 +333,41 @@ def test_a_corrected_file_is_resubmitted_after_its_error_rows_are_deleted(cli, t
     # L1 3,660.00 and L2 365.00 over 365 days: 31 March days are 310.85 and 31.00.
     assert postings(cli.url) == {("L1", "2024-03"): 31_085, ("L2", "2024-03"): 3_100}
     assert query(cli.url, "select count(*) from line_versions") == [(2,)]
+
+
+def test_rows_written_another_way_with_the_same_meaning_are_duplicates(cli, tmp_path):
+    """SPEC §4.5 compares content: "100.0" is 100.00, a date's time of day is dropped, and an
+    optional column left out is the same as left empty (QA finding: these were conflicts, and
+    an SO line re-sent so became a new version)."""
+    _init(cli, tmp_path)
+    orders = write_csv(tmp_path / "so.csv", SO_HEADS, [so("L1", "1200.00")])
+    cli("import", "transactions", orders, "--type", "sales_order")
+    bills = write_csv(
+        tmp_path / "b.csv", BILL_HEADS, [bill("INV", "I1", "I1-1", "2024-03-05", "100.00")]
+    )
+    cli("import", "transactions", bills, "--type", "billing")
+    again = write_csv(tmp_path / "so2.csv", SO_HEADS, [so("L1", "1200.0")])
+    summary = json.loads(
+        cli("import", "transactions", again, "--type", "sales_order", "--format", "json").stdout
+    )
+    assert (summary["duplicate"], summary["error"]) == (1, 0)
+    assert query(cli.url, "select version from line_versions where line_id = 'L1'") == [(1,)]
+    heads = [h for h in BILL_HEADS if not h.startswith("ref_")]
+    row = bill("INV", "I1", "I1-1", "2024-03-05T10:00:00Z", "100.0")
+    rewritten = write_csv(
+        tmp_path / "b2.csv",
+        heads,
+        [[v for h, v in zip(BILL_HEADS, row, strict=True) if h in heads]],
+    )
+    summary = json.loads(
+        cli("import", "transactions", rewritten, "--type", "billing", "--format", "json").stdout
+    )
+    assert (summary["duplicate"], summary["error"]) == (1, 0)
+    changed = write_csv(
+        tmp_path / "b3.csv", BILL_HEADS, [bill("INV", "I1", "I1-1", "2024-03-05", "100.01")]
+    )
+    summary = json.loads(
+        cli("import", "transactions", changed, "--type", "billing", "--format", "json").stdout
+    )
+    assert (summary["duplicate"], summary["error"]) == (0, 1)
+    assert query(cli.url, "select sum(amount) from billings") == [(10_000,)]

@@ -8,7 +8,6 @@ state, calls the engine and writes results.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from revrec.imports import billings as billing_import
 from revrec.imports import costs as cost_import
 from revrec.imports import events as event_import
 from revrec.imports import sales_orders
-from revrec.imports.mappings import Mapping
+from revrec.imports.checks import stable_hash
 from revrec.services.imports import templates_frame
 from revrec.services.mappings import get_mapping
 from revrec.services.setup import open_period
@@ -181,19 +180,37 @@ def _decode(conn: sa.Connection, rows: pl.DataFrame) -> pl.DataFrame:
     return found.select(pl.col("row_id").alias("line"), pl.all().exclude("row_id"))
 
 
-def _sha256_prefix(texts: pl.Series) -> pl.Series:
-    # One pass over the column in Python (the digests), hex and prefix in Polars.
-    digests = [h.digest() for h in map(hashlib.sha256, texts.cast(pl.Binary).to_list())]
-    return pl.Series(texts.name, digests, dtype=pl.Binary).bin.encode("hex").str.slice(0, 32)
+# What a row means, by upload type: its parsed values (amounts in minor units, dates, flags),
+# not the text it was written with, so "100.0" and "100.00", a date with or without a time
+# of day, or an optional column left out or left empty are the same content (SPEC §4.5).
+# Free columns are not part of it: a re-export whose extra columns moved on is the same row.
+MEANING = {
+    "sales_order": (
+        "contract_id", "line_id", "customer_id", "currency", "amount", "quantity_micro",
+        "ssp_unit", "exclude", "residual", "pob_template", "start", "end", "order_day",
+        "so_number", "item_code", "list_price", "modification_policy",
+    ),
+    "billing": (
+        "doc_type", "doc_number", "doc_line_id", "doc_date", "amount", "currency",
+        "customer_id", "so_line_id", "ref_doc_number", "ref_doc_line_id", "start", "end",
+        "item_code", "pob_template", "schedule_type", "origin", "invoice_state",
+        "invoice_origin", "accounting_code",
+    ),
+    "cost": (
+        "cost_id", "cost_type", "amount", "currency", "cost_date", "so_line_id", "contract_id",
+        "amortization", "amortization_months", "expense_immediately",
+    ),
+}  # fmt: skip
 
 
-def _content_hash(raw: pl.DataFrame, mapping: Mapping) -> pl.Expr:
-    """A row's identity for idempotency: its mapped attributes only, so a re-export whose free
-    columns moved on (a Recurly export's month_1..month_12) is still the same row. The contract
-    is the sha256 of the attributes' JSON (first 32 hex digits), stable across versions."""
-    columns = [a.name for a in mapping.attributes if a.name in raw.columns]
-    encoded = pl.struct(columns).struct.json_encode()
-    return encoded.map_batches(_sha256_prefix, return_dtype=pl.String)
+def _content_hash(good: pl.DataFrame, upload_type: str) -> pl.DataFrame:
+    """`good` (validated rows) with `content_hash`: the stable hash of its MEANING columns (a
+    column the file did not have counts as empty), the same in every run and Polars version."""
+    parts = [
+        pl.col(name) if name in good.columns else pl.lit(None, dtype=pl.String)
+        for name in MEANING[upload_type]
+    ]
+    return stable_hash(good, parts, "content_hash")
 
 
 def _write_outcome(conn: sa.Connection, outcome: _Outcome) -> None:
@@ -269,11 +286,7 @@ def _apply_sales_orders(
     if good.height == 0:
         return
     good = good.with_columns(pl.coalesce("modification_date", "order_day").alias("effective_date"))
-    mapping = get_mapping(conn, rows["mapping"][0], "sales_order")
-    hashes = raw.select(
-        pl.col("line").alias("line_no"), _content_hash(raw, mapping).alias("content_hash")
-    )
-    good = good.join(hashes, on="line_no", how="left")
+    good = _content_hash(good, "sales_order")
     good = _accounting_period(good, "effective_date", open_name)
     # Current state of the contracts and lines of this batch.
     contract_ids = good["contract_id"].unique().to_list()
@@ -409,13 +422,8 @@ def _apply_billings(
         found, errors = billing_import.to_billings(raw, templates, mapping)
         outcome.fail_all(errors)
         parts.append(
-            found.join(
-                raw.select(
-                    "line",
-                    _content_hash(raw, mapping).alias("content_hash"),
-                    pl.col("amount").alias("amount_text"),
-                ),
-                on="line",
+            _content_hash(found, "billing").join(
+                raw.select("line", pl.col("amount").alias("amount_text")), on="line"
             )
         )
     good = pl.concat(parts, how="diagonal_relaxed")
@@ -959,10 +967,7 @@ def _apply_costs(
     outcome.fail_all(errors)
     if good.height == 0:
         return
-    mapping = get_mapping(conn, rows["mapping"][0], "cost")
-    good = good.join(
-        raw.select("line", _content_hash(raw, mapping).alias("content_hash")), on="line"
-    )
+    good = _content_hash(good, "cost")
     good = _accounting_period(good, "cost_date", open_name)
     c = t.costs
     stored = read_frame(
