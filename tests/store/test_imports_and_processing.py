@@ -371,3 +371,32 @@ def test_rows_written_another_way_with_the_same_meaning_are_duplicates(cli, tmp_
     )
     assert (summary["duplicate"], summary["error"]) == (0, 1)
     assert query(cli.url, "select sum(amount) from billings") == [(10_000,)]
+
+
+def test_cancelling_an_invoice_twice_says_it_is_already_cancelled(cli, tmp_path):
+    _init(cli, tmp_path)
+    path = write_csv(
+        tmp_path / "b.csv",
+        BILL_HEADS,
+        [
+            bill("INV", "I6", "I6-1", "2024-03-01", "50.00"),
+            bill("IVC", "V6", "V6-1", "2024-03-02", "50.00", ref_number="I6", ref_line="I6-1"),
+            bill("IVC", "V7", "V7-1", "2024-03-03", "50.00", ref_number="I6", ref_line="I6-1"),
+        ],
+    )
+    cli("import", "transactions", path, "--type", "billing")
+    errors = json.loads(cli("stage", "list", "--status", "error", "--format", "json").stdout)
+    assert [(r["key"], r["messages"]) for r in errors["rows"]] == [
+        (
+            "V7-1",
+            [
+                {
+                    "column": "amount",
+                    "value": "50.00",
+                    "message": "I6-1 is already cancelled or credited in full: nothing remains "
+                    "billed",
+                }
+            ],
+        )
+    ]
+    assert query(cli.url, "select sum(amount) from billings") == [(0,)]

@@ -830,7 +830,9 @@ def _reversal_problem(
     expected, message = wrong_original[kind]
     if original["doc_type"] != expected or (kind == "CMC" and ref in cancelled):
         return "ref_doc_line_id", ref, message
-    if kind == "IVC" and amount != left:
+    if kind == "IVC" and left == 0:
+        message = f"{ref} is already cancelled or credited in full: nothing remains billed"
+    elif kind == "IVC" and amount != left:
         message = (
             "partial invoice cancellations are not permitted: "
             f"the remaining amount of {ref} is {_fmt(left, currency)}"
