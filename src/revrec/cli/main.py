@@ -15,7 +15,7 @@ from revrec.calendar import period_name
 from revrec.cli import render, store_commands
 from revrec.cli.render import Format
 from revrec.errors import RevrecError
-from revrec.money import format_minor
+from revrec.money import major_units
 from revrec.services import bench as bench_service
 from revrec.services import demo as demo_service
 
@@ -44,33 +44,22 @@ store_commands.register(app)
 FormatOption = Annotated[Format, typer.Option("--format", help="table, csv or json")]
 
 
-def _money(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-    """Minor-unit columns as major-unit strings in each row's currency."""
-
-    def formatter(name: str) -> pl.Expr:
-        return pl.struct(name, "currency").map_elements(
-            lambda row: format_minor(row[name], row["currency"]), return_dtype=pl.String
-        )
-
-    return frame.with_columns(formatter(name).alias(name) for name in columns)
-
-
 @app.command()
 def demo(fmt: FormatOption = Format.table) -> None:
     """Build a small demo portfolio and print its allocation, schedules and balances."""
     result = demo_service.run()
-    lines = _money(
+    lines = major_units(
         result.lines.select("contract_id", "line_id", "currency", "method", "amount", "allocated"),
         ["amount", "allocated"],
     )
-    schedules = _money(
+    schedules = major_units(
         result.schedules.with_columns(
             pl.col("period").map_elements(period_name, return_dtype=pl.String)
         ).select("contract_id", "line_id", "currency", "period", "amount"),
         ["amount"],
     )
     money_columns = [c for c in result.balances.columns if c not in ("contract_id", "currency")]
-    balances = _money(result.balances, money_columns)
+    balances = major_units(result.balances, money_columns)
     if fmt is Format.json:
         render.emit_json(
             {

@@ -21,7 +21,7 @@ from revrec.imports.templates import PobTemplate, template_frame
 from revrec.imports.values import dates
 from revrec.services.mappings import get_mapping
 from revrec.services.setup import open_period
-from revrec.services.stage import TAB_OF_TYPE
+from revrec.services.stage import TAB_OF_TYPE, status_counts
 from revrec.store import payloads
 from revrec.store import schema as t
 from revrec.store.audit import record
@@ -179,15 +179,9 @@ def file_outcome(conn: sa.Connection, summary: ImportSummary) -> None:
     processed row whose note says it was skipped as a duplicate counts as a duplicate."""
     s = t.stage_rows
     of_file = s.c.file_id == summary.file_id
-    skipped = (s.c.status == "processed") & (s.c.messages != "[]")
-    counts: dict[str, int] = dict(
-        conn.execute(
-            sa.select(s.c.status, sa.func.count()).where(of_file).group_by(s.c.status)
-        ).all()
-    )
-    duplicate = conn.execute(sa.select(sa.func.count()).where(of_file & skipped)).scalar() or 0
-    summary.processed = counts.get("processed", 0) - duplicate
-    summary.duplicate = duplicate
+    counts = next(iter(status_counts(conn, summary.file_id).values()), {})
+    summary.processed = counts.get("processed", 0)
+    summary.duplicate = counts.get("duplicate", 0)
     summary.pending = counts.get("pending", 0)
     summary.future = counts.get("future", 0)
     summary.error = counts.get("error", 0)

@@ -138,18 +138,9 @@ def file_cards(conn: sa.Connection, *, tab: str | None = None) -> list[dict[str,
     processed rows counted apart from `processed`)."""
     if tab is not None and tab not in TABS:
         raise InputError(f"unknown tab {tab!r}: expected one of {', '.join(TABS)}")
-    s, f = t.stage_rows, t.files
-    skipped = (s.c.status == "processed") & (s.c.messages != "[]")
-    query = sa.select(s.c.file_id, s.c.status, sa.func.count().label("n")).group_by(
-        s.c.file_id, s.c.status
-    )
-    duplicates = sa.select(s.c.file_id, sa.func.count().label("n")).where(skipped)
+    f = t.files
     types = [k for k, v in TAB_OF_TYPE.items() if v == tab] if tab else list(TAB_OF_TYPE)
-    counts: dict[int, dict[str, int]] = {}
-    for file_id, status, count in conn.execute(query):
-        counts.setdefault(file_id, {})[status] = int(count)
-    for file_id, count in conn.execute(duplicates.group_by(s.c.file_id)):
-        counts.setdefault(file_id, {})["duplicate"] = int(count)
+    counts = status_counts(conn)
     cards = []
     for card in conn.execute(
         sa.select(f).where(f.c.upload_type.in_(types)).order_by(f.c.file_id.desc())
@@ -165,12 +156,29 @@ def file_cards(conn: sa.Connection, *, tab: str | None = None) -> list[dict[str,
                 "uploaded_by": card.uploaded_by,
                 "uploaded_at": utc_text(card.uploaded_at),
                 "rows_read": card.rows_read,
-                **{status: found.get(status, 0) for status in STATUSES},
-                "duplicate": found.get("duplicate", 0),
+                **{status: found.get(status, 0) for status in (*STATUSES, "duplicate")},
             }
         )
-        cards[-1]["processed"] -= cards[-1]["duplicate"]
     return cards
+
+
+def status_counts(conn: sa.Connection, file_id: int | None = None) -> dict[int, dict[str, int]]:
+    """Rows per status of each file (or of one): a processed row whose note says it was
+    skipped as a duplicate counts as `duplicate`, not `processed`."""
+    s = t.stage_rows
+    skipped = (s.c.status == "processed") & (s.c.messages != "[]")
+    by_status = sa.select(s.c.file_id, s.c.status, sa.func.count())
+    duplicates = sa.select(s.c.file_id, sa.func.count()).where(skipped)
+    if file_id is not None:
+        by_status = by_status.where(s.c.file_id == file_id)
+        duplicates = duplicates.where(s.c.file_id == file_id)
+    counts: dict[int, dict[str, int]] = {}
+    for found, status, count in conn.execute(by_status.group_by(s.c.file_id, s.c.status)):
+        counts.setdefault(found, {})[status] = int(count)
+    for found, count in conn.execute(duplicates.group_by(s.c.file_id)):
+        counts[found]["duplicate"] = int(count)
+        counts[found]["processed"] -= int(count)
+    return counts
 
 
 def pending_notes(conn: sa.Connection) -> list[str]:
