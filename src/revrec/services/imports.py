@@ -25,7 +25,7 @@ from revrec.services.stage import TAB_OF_TYPE, status_counts
 from revrec.store import payloads
 from revrec.store import schema as t
 from revrec.store.audit import record
-from revrec.store.bulk import insert_frame, read_frame
+from revrec.store.bulk import insert_frame
 
 UPLOAD_TYPES = ("sales_order", "billing", "cost", "event")
 KEY_OF_TYPE = {
@@ -290,13 +290,3 @@ def _stage_frame(
 def _error_rows(stage: pl.DataFrame) -> list[dict[str, object]]:
     found = stage.filter(pl.col("status") == "error").select("line", "messages")
     return [{"line": line, "messages": json.loads(m)} for line, m in found.iter_rows()]
-
-
-def stage_rows_of(conn: sa.Connection, file_id: int) -> pl.DataFrame:
-    s = t.stage_rows
-    return read_frame(
-        conn,
-        sa.select(s.c.row_id, s.c.line, s.c.status, s.c.key)
-        .where(s.c.file_id == file_id)
-        .order_by(s.c.line),
-    )
