@@ -259,7 +259,7 @@ def test_a_crash_mid_run_leaves_the_store_as_before_and_a_rerun_finishes(
 ):
     import pytest  # noqa: PLC0415
 
-    from revrec.services import process  # noqa: PLC0415
+    from revrec.services.processing import costs  # noqa: PLC0415
 
     _init(cli, tmp_path)
     cli("jobs", "disable", "transaction_import")
@@ -273,7 +273,7 @@ def test_a_crash_mid_run_leaves_the_store_as_before_and_a_rerun_finishes(
         raise RuntimeError("power cut")
 
     # The sales orders and billings are applied, then the crash comes before the run commits.
-    monkeypatch.setattr(process, "_apply_costs", crash)
+    monkeypatch.setattr(costs, "apply", crash)
     engine = db.engine(cli.url)
     with pytest.raises(RuntimeError, match="power cut"):
         run(engine, user="test", now=datetime(2024, 3, 5, tzinfo=UTC), only="transaction_import")

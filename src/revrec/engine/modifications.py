@@ -92,3 +92,40 @@ def prospective(
     return pl.concat(
         [untouched.select(keep), capped.select(keep), fresh.select(keep)], how="vertical_relaxed"
     )
+
+
+SEGMENT_SCHEMA = {
+    "line_id": pl.String,
+    "total": pl.Int64,
+    "method": pl.String,
+    "convention": pl.String,
+    "at": pl.String,
+    "start": pl.Date,
+    "end": pl.Date,
+    "quantity_micro": pl.Int64,
+    "cap": pl.Date,
+}
+
+
+def prospective_chain(versions: pl.DataFrame) -> pl.DataFrame:
+    """The segments of lines modified prospectively: each later version applied on top of the
+    earlier ones (see `prospective`), one version number at a time over all lines at once.
+
+    versions: every version of the lines, oldest first within a line, with segment columns
+    (line_id, total, method, convention, at, start, end, quantity_micro) and effective_date
+    (the version's modification date; the first version's is not used).
+    """
+    ranked = versions.with_columns(
+        pl.int_range(pl.len(), dtype=pl.Int64).over("line_id").alias("_rank")
+    )
+    segment = [pl.col(name).cast(dtype) for name, dtype in SEGMENT_SCHEMA.items() if name != "cap"]
+    current = ranked.filter(pl.col("_rank") == 0).select(
+        *segment, pl.lit(None, dtype=pl.Date).alias("cap")
+    )
+    last = ranked["_rank"].max()
+    for rank in range(1, 1 + (last if isinstance(last, int) else 0)):
+        changed = ranked.filter(pl.col("_rank") == rank).select(
+            *segment, pl.col("effective_date").alias("modification_date")
+        )
+        current = prospective(current, changed).select(SEGMENT_SCHEMA.keys())
+    return current

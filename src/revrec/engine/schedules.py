@@ -13,7 +13,6 @@ several after a modification; its schedule is the sum of its segments'.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import polars as pl
@@ -221,14 +220,8 @@ def time_based(segments: pl.DataFrame) -> pl.DataFrame:
         (_monthly, frame.filter(monthly & ~coarse)),
         (_general, capped),
     ]
-
-    # Each method's part is independent; Polars releases the GIL, so two threads keep both
-    # cores busy where a single part's expressions would leave one idle.
-    def run(job: tuple[Callable[[pl.DataFrame], pl.DataFrame], pl.DataFrame]) -> pl.DataFrame:
-        return job[0](job[1])
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        parts = list(pool.map(run, work))
+    # No threads here: parallelism belongs to the caller (and to Polars within each part).
+    parts = [rule(part) for rule, part in work]
     return pl.concat([p for p in parts if p.height] or [parts[0]]).select(SCHEDULE_SCHEMA.keys())
 
 

@@ -1,0 +1,262 @@
+"""One pure run of the revenue engine over any set of contracts: the seam processing (and a
+cluster) partitions on. Contracts are independent: a run over all of them equals the union of
+runs over any split of them into parts.
+
+Pure: frames in, frames out; no I/O, clock, database or threads of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from revrec.engine import methods
+from revrec.engine.allocation import allocate
+from revrec.engine.balances import BALANCE_COLUMNS, balances
+from revrec.engine.modifications import SEGMENT_SCHEMA, effective_schedule, prospective_chain
+from revrec.engine.schedules import apply_actions, schedule
+from revrec.vocab import POLICIES
+
+# Every version of every line of the contracts in the run.
+LINE_SCHEMA = {
+    "line_id": pl.String,
+    "version": pl.Int64,
+    "contract_id": pl.String,
+    "currency": pl.String,
+    "billing_driven": pl.Boolean,
+    "line_no": pl.Int64,
+    "pob_template": pl.String,  # null: recognized by its schedule_type (billing-driven)
+    "schedule_type": pl.String,
+    "amount": pl.Int64,
+    "quantity_micro": pl.Int64,
+    "ssp_unit": pl.Int64,
+    "exclude": pl.Boolean,
+    "residual": pl.Boolean,
+    "start": pl.Date,
+    "end": pl.Date,  # exclusive
+    "effective_date": pl.Date,
+    "modification_policy": pl.String,  # the line's own, null: the contract's or the default
+}
+ALLOCATION_SCHEMA = {"line_id": pl.String, "version": pl.Int64, "allocated": pl.Int64}
+BILLING_SCHEMA = {"line_id": pl.String, "doc_date": pl.Date, "amount": pl.Int64}
+EVENT_SCHEMA = {
+    "line_id": pl.String,
+    "event_date": pl.Date,
+    "seq": pl.Int64,
+    "action": pl.String,
+    "kind": pl.String,
+    "value_micro": pl.Int64,
+}
+POSTING_SCHEMA = {"book": pl.String, "line_id": pl.String, "period": pl.Int64, "amount": pl.Int64}
+BOOK_SCHEMA = {"book": pl.String, "open_period": pl.Int64}
+OVERRIDE_SCHEMA = {"book": pl.String, "pob_template": pl.String, "method": pl.String}
+POLICY_SCHEMA = {"contract_id": pl.String, "policy": pl.String}
+FINDING_SCHEMA = {
+    "book": pl.String,
+    "contract_id": pl.String,
+    "line_id": pl.String,
+    "message": pl.String,
+}
+BALANCE_KEYS = {"book": pl.String, "contract_id": pl.String, "currency": pl.String}
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What the engine reads; periods are month indexes (calendar.parse_period)."""
+
+    lines: pl.DataFrame  # LINE_SCHEMA
+    billings: pl.DataFrame  # BILLING_SCHEMA: signed amounts
+    events: pl.DataFrame  # EVENT_SCHEMA: releases and actions
+    stored_allocations: pl.DataFrame  # ALLOCATION_SCHEMA: earlier versions' allocations
+    posted: pl.DataFrame  # POSTING_SCHEMA: what was posted to closed periods
+    books: pl.DataFrame  # BOOK_SCHEMA: each book's open period
+    overrides: pl.DataFrame  # OVERRIDE_SCHEMA: book method overrides
+    templates: pl.DataFrame  # methods.TEMPLATE_SCHEMA
+    policies: pl.DataFrame  # POLICY_SCHEMA: contract modification policies
+    default_policy: str = POLICIES[0]
+
+
+@dataclass(frozen=True)
+class Outputs:
+    allocations: pl.DataFrame  # ALLOCATION_SCHEMA: the newest version of each allocated line
+    schedules: pl.DataFrame  # book, line_id, period, amount: each line's whole schedule
+    postings: pl.DataFrame  # POSTING_SCHEMA: the open period's posting of each book
+    balances: pl.DataFrame  # BALANCE_KEYS, billed, recognized, allocated and §5.1 balances
+    findings: pl.DataFrame  # FINDING_SCHEMA: what could not be done, as data
+
+
+def run(inputs: Inputs) -> Outputs:
+    """Allocate, schedule and post every line of the contracts in `inputs`, in every book."""
+    versions = _with_policy(inputs.lines, inputs.policies, inputs.default_policy)
+    latest = _latest(versions, inputs.billings)
+    based = methods.resolve(latest, inputs.templates)
+    allocated, errors = allocate(based)
+    findings = [
+        pl.DataFrame(
+            [(None, e.contract_id, None, e.message) for e in errors],
+            schema=FINDING_SCHEMA,
+            orient="row",
+        )
+    ]
+    allocated = allocated.filter(pl.col("allocated").is_not_null()).drop(
+        "method", "convention", "at"
+    )
+    schedules, postings = [], []
+    for book, open_period in inputs.books.select("book", "open_period").iter_rows():
+        rows, found = _book_schedule(inputs, book, versions, allocated)
+        findings.append(found)
+        schedules.append(rows.select(pl.lit(book).alias("book"), pl.all()))
+        postings.append(_open_posting(rows, inputs.posted, book, open_period))
+    posted = _frames(postings, POSTING_SCHEMA)
+    return Outputs(
+        allocations=allocated.select(ALLOCATION_SCHEMA.keys()),
+        schedules=_frames(schedules, POSTING_SCHEMA),
+        postings=posted,
+        balances=_balances(inputs, allocated, posted),
+        findings=pl.concat(findings),
+    )
+
+
+def _frames(parts: list[pl.DataFrame], schema: dict[str, type[pl.DataType]]) -> pl.DataFrame:
+    """The parts as one frame of this schema (an empty one when there are none)."""
+    typed = [part.select(pl.col(n).cast(t) for n, t in schema.items()) for part in parts]
+    return pl.concat([pl.DataFrame(schema=schema), *typed])
+
+
+def _with_policy(lines: pl.DataFrame, policies: pl.DataFrame, default: str) -> pl.DataFrame:
+    """Each version's modification policy: the contract's, else the line's own, else the
+    default (SPEC §2.1 contract_policies and defaults)."""
+    return (
+        lines.join(
+            policies.select("contract_id", pl.col("policy").alias("_contract_policy")),
+            on="contract_id",
+            how="left",
+            maintain_order="left",
+        )
+        .with_columns(
+            pl.coalesce("_contract_policy", "modification_policy", pl.lit(default)).alias("policy")
+        )
+        .drop("_contract_policy")
+    )
+
+
+def _latest(versions: pl.DataFrame, billings: pl.DataFrame) -> pl.DataFrame:
+    """The newest version of each line, in contract and line order; a billing-driven line's
+    amount is the sum of its signed billings (SPEC §3)."""
+    latest = versions.sort("line_id", "version").group_by("line_id", maintain_order=True).last()
+    billed = billings.group_by("line_id").agg(pl.col("amount").sum().alias("_billed"))
+    return (
+        latest.join(billed, on="line_id", how="left")
+        .with_columns(
+            pl.when(pl.col("billing_driven"))
+            .then(pl.col("_billed").fill_null(0))
+            .otherwise(pl.col("amount"))
+            .alias("amount")
+        )
+        .drop("_billed")
+        .sort("contract_id", "line_no", "line_id")
+    )
+
+
+def _book_schedule(
+    inputs: Inputs, book: str, versions: pl.DataFrame, allocated: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Each allocated line's schedule in one book (line_id, period, amount), after actions."""
+    overrides = inputs.overrides.filter(pl.col("book") == book).select("pob_template", "method")
+    lines = methods.resolve(allocated, inputs.templates, overrides)
+    segments = _segments(lines, versions, inputs.stored_allocations)
+    ids = allocated["line_id"].implode()
+    events = inputs.events.filter(pl.col("line_id").is_in(ids))
+    released = pl.col("action") == "release"
+    billings = inputs.billings.filter(pl.col("line_id").is_in(ids))
+    rows, errors = schedule(
+        segments,
+        events=events.filter(released).select(
+            "line_id", "event_date", "seq", "kind", "value_micro"
+        ),
+        billings=billings.select("line_id", "doc_date", "amount"),
+    )
+    rows = apply_actions(
+        rows, events.filter(~released).select("line_id", "event_date", "seq", "action")
+    )
+    found = pl.DataFrame(
+        [(book, None, e.line_id, e.message) for e in errors], schema=FINDING_SCHEMA, orient="row"
+    )
+    return rows, found
+
+
+def _segments(lines: pl.DataFrame, versions: pl.DataFrame, stored: pl.DataFrame) -> pl.DataFrame:
+    """Each line's segments in a book: its newest version with its allocation (catch-up, first
+    versions, and measured methods, decision 4), or the chain of its versions (prospective)."""
+    simple = (
+        (pl.col("policy") != "prospective")
+        | (pl.col("version") == 1)
+        | pl.col("method").is_in(["event", "upon_billing"])
+    )
+    plain = (
+        lines.filter(simple)
+        .with_columns(pl.col("allocated").alias("total"), pl.lit(None, dtype=pl.Date).alias("cap"))
+        .select(SEGMENT_SCHEMA.keys())
+    )
+    chained = lines.filter(~simple)
+    if chained.height == 0:
+        return plain
+    how = chained.select(
+        "line_id", pl.col("version").alias("_newest"), "allocated", "method", "convention", "at"
+    )
+    history = (
+        versions.join(how, on="line_id", how="inner")
+        .join(stored, on=["line_id", "version"], how="left")
+        .with_columns(
+            pl.when(pl.col("version") == pl.col("_newest"))
+            .then(pl.col("allocated"))
+            .otherwise(pl.coalesce(pl.col("allocated_right"), pl.col("amount")))
+            .alias("total")
+        )
+        .sort("line_id", "version")
+    )
+    return pl.concat([plain, prospective_chain(history)], how="vertical_relaxed")
+
+
+def _open_posting(
+    rows: pl.DataFrame, posted: pl.DataFrame, book: str, open_period: int
+) -> pl.DataFrame:
+    """The open period's posting: the schedule through it minus what closed periods posted."""
+    closed = posted.filter(pl.col("book") == book).select("line_id", "period", "amount")
+    # Only the open period is posted: later months of the schedule cannot change it.
+    effective = effective_schedule(
+        rows.filter(pl.col("period") <= open_period), closed, open_period
+    )
+    return effective.filter(pl.col("period") == open_period).select(
+        pl.lit(book).alias("book"), "line_id", "period", "amount"
+    )
+
+
+def _balances(inputs: Inputs, allocated: pl.DataFrame, postings: pl.DataFrame) -> pl.DataFrame:
+    """The §5.1 balances per book and contract at the end of each book's open period."""
+    contract = allocated.select("line_id", "contract_id", "currency")
+    billed = (
+        inputs.billings.join(contract, on="line_id", how="inner")
+        .group_by("contract_id")
+        .agg(pl.col("amount").sum().alias("billed"))
+    )
+    total = allocated.group_by("contract_id", "currency").agg(
+        pl.col("allocated").sum().alias("allocated")
+    )
+    recognized = (
+        pl.concat([inputs.posted, postings])
+        .join(contract, on="line_id", how="inner")
+        .group_by("book", "contract_id")
+        .agg(pl.col("amount").sum().alias("recognized"))
+    )
+    frame = (
+        inputs.books.select("book")
+        .join(total, how="cross")
+        .join(billed, on="contract_id", how="left")
+        .join(recognized, on=["book", "contract_id"], how="left")
+        .with_columns(pl.col("billed", "recognized").fill_null(0))
+    )
+    return balances(frame).select(
+        *BALANCE_KEYS, "billed", "recognized", "allocated", *BALANCE_COLUMNS
+    )

@@ -1,0 +1,44 @@
+"""Running the jobs: each in its own transaction, its run time and result recorded and
+audit-logged with the Context's `now`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from revrec.services.processing.events import event_import_job
+from revrec.services.processing.outcome import JobResult
+from revrec.services.processing.revenue import revenue_process
+from revrec.services.processing.transactions import transaction_import
+from revrec.store import jobs as job_store
+from revrec.store.audit import record
+from revrec.vocab import JOBS
+
+JOB_ORDER = JOBS
+_JOBS: dict[str, Callable[[sa.Connection], JobResult]] = {
+    "transaction_import": transaction_import,
+    "event_import": event_import_job,
+    "revenue_process": revenue_process,
+}
+
+
+def run(
+    conn_factory: sa.Engine, *, user: str, now: datetime, only: str | None = None
+) -> list[JobResult]:
+    """Run the active jobs once (or only the named one, active or not), each in a transaction
+    of its own from `conn_factory`."""
+    results = []
+    for job in JOB_ORDER:
+        if only is not None and job != only:
+            continue
+        with conn_factory.begin() as conn:
+            if only is None and not job_store.active(conn, job):
+                continue
+            result = _JOBS[job](conn)
+            job_store.record_run(conn, job, now, json.dumps(result.as_json()))
+            record(conn, user, f"job.run:{job}", f"job:{job}", None, result.as_json())
+        results.append(result)
+    return results

@@ -1,0 +1,78 @@
+"""Staged rows as a job reads them: what a row means (its content hash), its accounting period,
+and the outcome of a batch written back to the stage area."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import sqlalchemy as sa
+
+from revrec.imports.checks import stable_hash
+from revrec.services.processing.outcome import DUPLICATE, Outcome, message
+from revrec.store import batches
+
+# What a row means, by upload type: its parsed values (amounts in minor units, dates, flags),
+# not the text it was written with, so "100.0" and "100.00", a date with or without a time
+# of day, or an optional column left out or left empty are the same content (SPEC §4.5).
+# Free columns are not part of it: a re-export whose extra columns moved on is the same row.
+MEANING = {
+    "sales_order": (
+        "contract_id", "line_id", "customer_id", "currency", "amount", "quantity_micro",
+        "ssp_unit", "exclude", "residual", "pob_template", "start", "end", "order_day",
+        "so_number", "item_code", "list_price", "modification_policy",
+    ),
+    "billing": (
+        "doc_type", "doc_number", "doc_line_id", "doc_date", "amount", "currency",
+        "customer_id", "so_line_id", "ref_doc_number", "ref_doc_line_id", "start", "end",
+        "item_code", "pob_template", "schedule_type", "origin", "invoice_state",
+        "invoice_origin", "accounting_code",
+    ),
+    "cost": (
+        "cost_id", "cost_type", "amount", "currency", "cost_date", "so_line_id", "contract_id",
+        "amortization", "amortization_months", "expense_immediately",
+    ),
+}  # fmt: skip
+
+
+def content_hash(good: pl.DataFrame, upload_type: str) -> pl.DataFrame:
+    """`good` (validated rows) with `content_hash`: the stable hash of its MEANING columns (a
+    column the file did not have counts as empty), the same in every run and Polars version."""
+    parts = [
+        pl.col(name) if name in good.columns else pl.lit(None, dtype=pl.String)
+        for name in MEANING[upload_type]
+    ]
+    return stable_hash(good, parts, "content_hash")
+
+
+def accounting_period(frame: pl.DataFrame, day: str, open_name: str) -> pl.DataFrame:
+    """`period` of each row; late rows (a closed period) are processed into the open period."""
+    period = pl.col(day).dt.strftime("%Y-%m")
+    return frame.with_columns(
+        pl.when(period < open_name).then(pl.lit(open_name)).otherwise(period).alias("period")
+    )
+
+
+def given(name: str) -> pl.Expr:
+    """A cell that is there: neither null nor empty."""
+    return pl.col(name).fill_null("") != ""
+
+
+def write_outcome(conn: sa.Connection, outcome: Outcome) -> None:
+    """Processed rows and duplicates in one UPDATE per run of ids; only error rows, each with
+    its own messages, one by one."""
+    plain = [rid for rid, (st, msgs) in outcome.rows.items() if st == "processed" and not msgs]
+    skipped = [rid for rid, (st, msgs) in outcome.rows.items() if st == "processed" and msgs]
+    for status, messages, singles, bulk in (
+        ("processed", "[]", plain, outcome.done),
+        ("processed", json.dumps([message("", "", DUPLICATE)]), skipped, outcome.skipped),
+    ):
+        ids = pl.concat([pl.Series(singles, dtype=pl.Int64), *(b.cast(pl.Int64) for b in bulk)])
+        batches.mark(conn, status, messages, ids)
+    failed: dict[int, list[dict[str, str]]] = {
+        rid: msgs for rid, (st, msgs) in outcome.rows.items() if st == "error"
+    }
+    for frame in outcome.failed:
+        for row_id, column, value, text in frame.iter_rows():
+            failed.setdefault(row_id, []).append(message(column, value, text))
+    batches.mark_errors(conn, failed)

@@ -1,0 +1,28 @@
+"""The transaction_import job: staged sales orders, billings and costs into the subledger."""
+
+from __future__ import annotations
+
+import polars as pl
+import sqlalchemy as sa
+
+from revrec.services.imports import templates_frame
+from revrec.services.processing import billings, costs, sales_orders
+from revrec.services.processing.outcome import JobResult, Outcome
+from revrec.services.processing.staged import write_outcome
+from revrec.services.setup import open_period
+from revrec.store import batches
+
+
+def transaction_import(conn: sa.Connection) -> JobResult:
+    pending = batches.pending(conn, ("contracts", "documents", "cost"))
+    if pending.height == 0:
+        return JobResult("transaction_import")
+    outcome = Outcome()
+    open_name = open_period(conn)
+    templates = templates_frame(conn)
+    tab = pl.col("tab")
+    sales_orders.apply(conn, pending.filter(tab == "contracts"), templates, open_name, outcome)
+    billings.apply(conn, pending.filter(tab == "documents"), templates, open_name, outcome)
+    costs.apply(conn, pending.filter(tab == "cost"), open_name, outcome)
+    write_outcome(conn, outcome)
+    return outcome.result("transaction_import")

@@ -1,0 +1,39 @@
+"""Events on lines (SPEC §5.2): the stored ones' content hashes, the newest template of the lines
+they name, and accepted events written."""
+
+from __future__ import annotations
+
+import polars as pl
+import sqlalchemy as sa
+
+from revrec.store import schema as t
+from revrec.store.bulk import among, insert_frame, read_frame
+
+
+def stored_hashes(conn: sa.Connection, event_ids: list[str]) -> pl.DataFrame:
+    """event_id, _stored (its content hash) of the stored events among these."""
+    ev = t.events
+    return read_frame(
+        conn,
+        sa.select(ev.c.event_id, ev.c.content_hash.label("_stored")).where(
+            among(conn, ev.c.event_id, event_ids)
+        ),
+        {"event_id": pl.String, "_stored": pl.String},
+    )
+
+
+def line_templates(conn: sa.Connection, line_ids: list[str]) -> pl.DataFrame:
+    """line_id, pob_template of the newest version of the stored lines among these."""
+    lv = t.line_versions
+    versions = read_frame(
+        conn,
+        sa.select(lv.c.line_id, lv.c.version, lv.c.pob_template).where(
+            among(conn, lv.c.line_id, line_ids)
+        ),
+        {"line_id": pl.String, "version": pl.Int64, "pob_template": pl.String},
+    )
+    return versions.sort("version").group_by("line_id").last().drop("version")
+
+
+def add(conn: sa.Connection, events: pl.DataFrame) -> None:
+    insert_frame(conn, t.events, events)

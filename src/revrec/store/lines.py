@@ -1,0 +1,209 @@
+"""Contracts, line versions, their allocations and the lines touched since the last revenue run:
+frames in and out. No calculation: the engine's results are stored as they come.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+
+from revrec.store import schema as t
+from revrec.store.bulk import among, analyze, insert_frame, read_frame
+
+SCHEDULE_TYPE_PREFIX = "schedule_type:"
+
+
+def has_touched(conn: sa.Connection) -> bool:
+    return conn.execute(sa.select(t.dirty_lines.c.line_id).limit(1)).first() is not None
+
+
+def most_are_touched(conn: sa.Connection) -> bool:
+    """Whether the touched contracts are a large share of all: their rows are then read with
+    whole tables, filtered here (a scan is cheaper than a lookup per line), else by index."""
+    analyze(conn, t.dirty_lines)  # its size swings from a few lines to every line
+    touched = conn.execute(sa.select(sa.func.count()).select_from(t.dirty_lines)).scalar() or 0
+    every = conn.execute(sa.select(sa.func.count()).select_from(t.contracts)).scalar() or 0
+    return touched * 4 >= every
+
+
+def touched_line_ids() -> sa.Select[Any]:
+    """Every line of the contracts touched since the last run (a subquery, never a list)."""
+    lv, d = t.line_versions, t.dirty_lines
+    return sa.select(lv.c.line_id).where(lv.c.contract_id.in_(sa.select(d.c.contract_id)))
+
+
+def of_touched(
+    conn: sa.Connection,
+    query: sa.Select[Any],
+    line_id: sa.Column[Any],
+    keep: pl.Series,
+    *,
+    whole: bool,
+) -> pl.DataFrame:
+    """The rows of `query` about these lines of the touched contracts."""
+    if conn.execute(query.limit(1)).first() is None:
+        return read_frame(conn, query.where(sa.false()))
+    frame = read_frame(conn, query if whole else query.where(line_id.in_(touched_line_ids())))
+    return frame.filter(pl.col("line_id").is_in(keep.implode()))
+
+
+_VERSION_COLUMNS = (
+    "line_id", "version", "contract_id", "line_no", "pob_template", "amount", "quantity_micro",
+    "ssp_unit", "exclude", "residual", "start", "end", "effective_date", "modification_policy",
+)  # fmt: skip
+
+
+def touched_versions(conn: sa.Connection, *, whole: bool) -> pl.DataFrame:
+    """Every version of every line of the touched contracts, with its contract's currency and
+    whether it is billing-driven; a billing-driven line's schedule_type apart from its template."""
+    lv, c, d = t.line_versions, t.contracts, t.dirty_lines
+    columns = [lv.c[name] for name in _VERSION_COLUMNS]
+    contract = (c.c.contract_id, c.c.currency, c.c.billing_driven)
+    if whole:
+        touched = read_frame(conn, sa.select(d.c.contract_id))
+        versions = (
+            read_frame(conn, sa.select(*columns))
+            .join(touched, on="contract_id", how="semi")
+            .join(read_frame(conn, sa.select(*contract)), on="contract_id", how="inner")
+        )
+    else:
+        versions = read_frame(
+            conn,
+            sa.select(*columns, *contract[1:])
+            .join(c, c.c.contract_id == lv.c.contract_id)
+            .where(lv.c.contract_id.in_(sa.select(d.c.contract_id))),
+        )
+    typed = versions.with_columns(pl.col("start", "end", "effective_date").cast(pl.Date))
+    return _schedule_type_apart(typed)
+
+
+def _schedule_type_apart(frame: pl.DataFrame) -> pl.DataFrame:
+    prefixed = pl.col("pob_template").str.starts_with(SCHEDULE_TYPE_PREFIX)
+    return frame.with_columns(
+        pl.when(prefixed).then(None).otherwise(pl.col("pob_template")).alias("pob_template"),
+        pl.when(prefixed)
+        .then(pl.col("pob_template").str.slice(len(SCHEDULE_TYPE_PREFIX)))
+        .alias("schedule_type"),
+    )
+
+
+def stored_allocations(conn: sa.Connection, line_ids: Iterable[str]) -> pl.DataFrame:
+    a = t.allocations
+    return read_frame(
+        conn,
+        sa.select(a.c.line_id, a.c.version, a.c.allocated).where(
+            among(conn, a.c.line_id, line_ids)
+        ),
+        {"line_id": pl.String, "version": pl.Int64, "allocated": pl.Int64},
+    )
+
+
+def save_allocations(conn: sa.Connection, allocated: pl.DataFrame) -> None:
+    """Store (line_id, version, allocated); only the (line, version) pairs given are replaced:
+    another version of a line keeps the allocation it had, which the prospective chain needs."""
+    a = t.allocations
+    pairs = allocated.select("line_id", "version", "allocated")
+    if conn.execute(sa.select(a.c.line_id).limit(1)).first() is not None:
+        for version in pairs["version"].unique().to_list():
+            lines = pairs.filter(pl.col("version") == version)["line_id"].to_list()
+            conn.execute(
+                a.delete().where(among(conn, a.c.line_id, lines) & (a.c.version == version))
+            )
+    insert_frame(conn, a, pairs)
+
+
+def clear_touched(conn: sa.Connection) -> None:
+    conn.execute(t.dirty_lines.delete())
+
+
+def contract_owners(conn: sa.Connection, contract_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """contract_id -> (customer_id, currency) of the stored contracts among these."""
+    c = t.contracts
+    return {
+        r.contract_id: (r.customer_id, r.currency)
+        for r in conn.execute(sa.select(c).where(among(conn, c.c.contract_id, contract_ids)))
+    }
+
+
+def newest_versions(conn: sa.Connection, line_ids: list[str]) -> dict[str, tuple[int, str]]:
+    """line_id -> (newest version, its content hash) of the stored lines among these."""
+    lv = t.line_versions
+    latest: dict[str, tuple[int, str]] = {}
+    for r in conn.execute(
+        sa.select(lv.c.line_id, lv.c.version, lv.c.content_hash)
+        .where(among(conn, lv.c.line_id, line_ids))
+        .order_by(lv.c.line_id, lv.c.version)
+    ):
+        latest[r.line_id] = (r.version, r.content_hash)
+    return latest
+
+
+def add_contracts(conn: sa.Connection, owners: dict[str, tuple[str, str]]) -> None:
+    """New (not billing-driven) contracts: contract_id -> (customer_id, currency)."""
+    if owners:
+        conn.execute(
+            t.contracts.insert(),
+            [
+                {"contract_id": c, "customer_id": cust, "currency": cur, "billing_driven": False}
+                for c, (cust, cur) in owners.items()
+            ],
+        )
+
+
+def add_versions(conn: sa.Connection, versions: pl.DataFrame) -> None:
+    insert_frame(conn, t.line_versions, versions.with_columns(pl.lit("{}").alias("attributes")))
+
+
+def existing_lines(conn: sa.Connection, line_ids: Iterable[str]) -> pl.Series:
+    """Those of these line ids that the store has."""
+    lv = t.line_versions
+    found = read_frame(
+        conn,
+        sa.select(lv.c.line_id).distinct().where(among(conn, lv.c.line_id, line_ids)),
+        {"line_id": pl.String},
+    )
+    return found["line_id"]
+
+
+def contracts_of(conn: sa.Connection, line_ids: list[str]) -> dict[str, str]:
+    """line_id -> contract_id of the stored lines among these."""
+    lv = t.line_versions
+    query = sa.select(lv.c.line_id, lv.c.contract_id).where(among(conn, lv.c.line_id, line_ids))
+    return {r.line_id: r.contract_id for r in conn.execute(query)}
+
+
+def existing_contracts(conn: sa.Connection, contract_ids: list[str]) -> pl.Series:
+    c = t.contracts
+    found = [
+        r.contract_id
+        for r in conn.execute(
+            sa.select(c.c.contract_id).where(among(conn, c.c.contract_id, contract_ids))
+        )
+    ]
+    return pl.Series(found, dtype=pl.String)
+
+
+def mark_touched(conn: sa.Connection, pairs: pl.DataFrame) -> None:
+    """These lines (line_id, contract_id) are recomputed by the next revenue run."""
+    if pairs.height == 0:
+        return
+    d = t.dirty_lines
+    if conn.execute(sa.select(d.c.line_id).limit(1)).first() is not None:
+        conn.execute(d.delete().where(among(conn, d.c.line_id, pairs["line_id"].to_list())))
+    insert_frame(conn, d, pairs.unique(subset="line_id"))
+
+
+def touch_every_line(conn: sa.Connection) -> None:
+    """Every line may recognize revenue in a newly opened period: all are recomputed."""
+    lv, dirty = t.line_versions, t.dirty_lines
+    conn.execute(
+        dirty.insert().from_select(
+            ["line_id", "contract_id"],
+            sa.select(lv.c.line_id, sa.func.min(lv.c.contract_id))
+            .where(lv.c.line_id.not_in(sa.select(dirty.c.line_id)))
+            .group_by(lv.c.line_id),
+        )
+    )

@@ -1,0 +1,59 @@
+"""Revenue postings per book, line and period: what closed periods posted (read) and the open
+period's posting (replaced by each revenue run). Closed periods' rows are never written here.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import sqlalchemy as sa
+
+from revrec.store import schema as t
+from revrec.store.bulk import among, insert_frame
+from revrec.store.lines import of_touched
+
+
+def _month_index(period: pl.Expr) -> pl.Expr:
+    """'YYYY-MM' as a month index (calendar.parse_period), over a column."""
+    return period.str.slice(0, 4).cast(pl.Int64) * 12 + period.str.slice(5, 2).cast(pl.Int64) - 1
+
+
+def closed_of_touched(
+    conn: sa.Connection, open_periods: dict[str, str], line_ids: pl.Series, *, whole: bool
+) -> pl.DataFrame:
+    """What was posted to each book's closed periods for these lines of the touched contracts:
+    book, line_id, period (month index), amount."""
+    p = t.postings
+    parts = [
+        of_touched(
+            conn,
+            sa.select(p.c.book, p.c.line_id, p.c.period, p.c.amount).where(
+                (p.c.book == book) & (p.c.period < open_name)
+            ),
+            p.c.line_id,
+            line_ids,
+            whole=whole,
+        )
+        for book, open_name in open_periods.items()
+    ]
+    schema = {"book": pl.String, "line_id": pl.String, "period": pl.String, "amount": pl.Int64}
+    frame = pl.concat([pl.DataFrame(schema=schema), *(f.cast(schema) for f in parts)])  # type: ignore[arg-type]
+    return frame.with_columns(_month_index(pl.col("period")).alias("period"))
+
+
+def replace_open(
+    conn: sa.Connection, book: str, open_name: str, line_ids: pl.Series, rows: pl.DataFrame
+) -> int:
+    """The open period's postings of these lines in a book become `rows` (line_id, amount)."""
+    p = t.postings
+    conn.execute(
+        p.delete().where(
+            (p.c.book == book) & (p.c.period == open_name) & among(conn, p.c.line_id, line_ids)
+        )
+    )
+    return insert_frame(
+        conn,
+        p,
+        rows.select(
+            pl.lit(book).alias("book"), "line_id", pl.lit(open_name).alias("period"), "amount"
+        ),
+    )
