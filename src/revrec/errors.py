@@ -1,11 +1,10 @@
 """The exceptions of revrec: one root, a few families, leaves whose docstring is the message.
 
-Findings about data (a bad row, a bad cell) are values, not exceptions: see `RowError`.
+Findings about data (a bad row, a bad cell) are values, not exceptions: the validators return
+them as a frame of row errors beside the good rows (see `imports.checks.ERROR_SCHEMA`).
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 
 class RevrecError(Exception):
@@ -22,13 +21,3 @@ class StateError(RevrecError):
 
 class ConfigError(RevrecError):
     """The setup (books, templates, mappings) is incomplete or inconsistent."""
-
-
-@dataclass(frozen=True)
-class RowError:
-    """A finding about one input row: where it is, what was there, what was expected."""
-
-    line: int
-    column: str
-    value: str
-    message: str

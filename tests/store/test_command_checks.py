@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from helpers import SO_HEADS, query, so, write_csv
 from typer.testing import CliRunner
 
-from revrec.cli import store_commands
+from revrec.cli import options
 from revrec.cli.main import app, command_words
 from revrec.store import db
 
@@ -302,7 +302,7 @@ def test_stage_delete_checks_the_rows_before_asking(cli, tmp_path, monkeypatch):
         asked.append(True)
         return True
 
-    monkeypatch.setattr(store_commands, "_can_ask", can_ask)
+    monkeypatch.setattr(options, "can_ask", can_ask)
     processed = cli("stage", "delete", "1", ok=False)
     assert _failure(processed) == (
         1,

@@ -400,3 +400,20 @@ def test_cancelling_an_invoice_twice_says_it_is_already_cancelled(cli, tmp_path)
         )
     ]
     assert query(cli.url, "select sum(amount) from billings") == [(0,)]
+
+
+def test_quantity_events_release_their_share_of_the_lines_quantity(cli, tmp_path):
+    """8 units for 8,000.00 released by events of 3 and 2 units: 5/8 is 5,000.00 (the line's
+    quantity was dropped before, so each event released the whole line)."""
+    cli("init", "--first-period", "2024-03")
+    line = [*so("L1", "8000.00", template="milestone_evt"), "8"]
+    orders = write_csv(tmp_path / "so.csv", [*SO_HEADS, "quantity"], [line])
+    cli("import", "transactions", orders, "--type", "sales_order")
+    events = tmp_path / "units.csv"
+    events.write_text(
+        "so_line_id,event_date,quantity,event_id\nL1,2024-03-10,3,U-1\nL1,2024-03-20,2,U-2\n"
+    )
+    cli("import", "events", events, "--event", "milestone")
+    assert postings(cli.url) == {("L1", "2024-03"): 500_000}
+    shown = json.loads(cli("lines", "show", "L1", "--format", "json").stdout)
+    assert (shown["allocated"], shown["recognized"]) == ("8000.00", "5000.00")

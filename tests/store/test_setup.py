@@ -54,3 +54,13 @@ def test_a_bad_setup_file_is_refused_with_a_message_and_changes_nothing(cli, tmp
     assert result.exit_code != 0
     assert "convention expected one of" in str(result.exception)
     assert _dump(cli.url) == before
+
+
+def test_a_setup_file_may_rename_the_primary_book_with_its_open_period(cli, tmp_path):
+    cli("init", "--first-period", "2024-03")
+    renamed = tmp_path / "renamed.yaml"
+    renamed.write_text("books:\n  - {name: MAIN, primary: true, currency: EUR}\n")
+    cli("setup", "load", renamed)
+    periods = json.loads(cli("period", "status", "--format", "json").stdout)
+    assert periods == {"rows": [{"book": "MAIN", "period": "2024-03", "status": "open"}]}
+    assert query(cli.url, "select name, is_primary, currency from books") == [("MAIN", True, "EUR")]

@@ -98,9 +98,27 @@ def _with_curve(frame: pl.DataFrame, day: pl.Expr) -> pl.DataFrame:
     )
     # When neither end month of a two-month span counts, the first month does (docs/decisions.md).
     frame = frame.with_columns((pl.col("_fc") | ((months == 2) & ~pl.col("_lc"))).alias("_fc"))
+    frame = _fraction(frame)
+    point = pl.when(pl.col("_d") > pl.col("_pit")).then(pl.col("total")).otherwise(0)
+    ratable = div_half_even(pl.col("total").cast(I128) * pl.col("_num"), pl.col("_den"))
+    frame = frame.with_columns(
+        pl.when(pl.col("method") == "point_in_time")
+        .then(point.cast(I128))
+        .otherwise(ratable)
+        .cast(pl.Int64)
+        .alias("_cum")
+    )
+    return frame.drop("_d", "_c", "_mf", "_ml", "_ds", "_dl", "_months", "_started", "_fc",
+                      "_lc", "_num", "_den")  # fmt: skip
+
+
+def _fraction(frame: pl.DataFrame) -> pl.DataFrame:
+    """`_num` / `_den`: the share of a ratable segment recognized before the day, by method
+    and convention (days, started months, counted months, or prorated month weights)."""
+    s, e, months = pl.col("_s"), pl.col("_e"), pl.col("_months")
     started, fc, lc = pl.col("_started"), pl.col("_fc"), pl.col("_lc")
     method, convention = pl.col("method"), pl.col("convention")
-    frame = frame.with_columns(
+    return frame.with_columns(
         pl.when(method == "ratable_daily")
         .then(pl.col("_c") - s)
         .when(convention == "full_month")
@@ -122,17 +140,6 @@ def _with_curve(frame: pl.DataFrame, day: pl.Expr) -> pl.DataFrame:
         .otherwise(_prorate_weight(s, e))
         .alias("_den"),
     )
-    point = pl.when(pl.col("_d") > pl.col("_pit")).then(pl.col("total")).otherwise(0)
-    ratable = div_half_even(pl.col("total").cast(I128) * pl.col("_num"), pl.col("_den"))
-    frame = frame.with_columns(
-        pl.when(method == "point_in_time")
-        .then(point.cast(I128))
-        .otherwise(ratable)
-        .cast(pl.Int64)
-        .alias("_cum")
-    )
-    return frame.drop("_d", "_c", "_mf", "_ml", "_ds", "_dl", "_months", "_started", "_fc",
-                      "_lc", "_num", "_den")  # fmt: skip
 
 
 def point_day(start: pl.Expr, end: pl.Expr, at: pl.Expr) -> pl.Expr:

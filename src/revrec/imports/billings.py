@@ -23,17 +23,9 @@ from revrec.imports.mappings import KNOWN, SHIPPED, Mapping, exclusive_end, sign
 from revrec.imports.sales_orders import unknown_currency, with_currency
 from revrec.imports.templates import with_templates
 from revrec.imports.values import dates, minor_units
+from revrec.vocab import DOC_TYPES, REFERENCING, SCHEDULE_TYPES, TIME_METHODS
 
 ATTRIBUTES = KNOWN["billing"]
-DOC_TYPES = ("INV", "IVC", "CM", "CMC")
-REFERENCING = ("IVC", "CM", "CMC")
-# SPEC §3: a billing-driven line's schedule_type names a method: (method, at).
-SCHEDULE_TYPES = {
-    "evenly": ("ratable_daily", None),
-    "at_range_start": ("point_in_time", "start"),
-    "at_range_end": ("point_in_time", "range_end"),
-}
-TIME_METHODS = ("ratable_daily", "ratable_monthly", "point_in_time")
 OUTPUT = (
     "line", "doc_type", "doc_number", "doc_line_id", "doc_date", "amount", "signed_amount",
     "currency", "customer_id", "so_line_id", "ref_doc_number", "ref_doc_line_id", "start", "end",

@@ -22,9 +22,9 @@ from revrec.imports.checks import (
 from revrec.imports.mappings import KNOWN
 from revrec.imports.sales_orders import unknown_currency, with_currency
 from revrec.imports.values import dates, minor_units
+from revrec.vocab import AMORTIZATIONS
 
 ATTRIBUTES = KNOWN["cost"]
-AMORTIZATIONS = ("follow_revenue", "straight_line")
 OUTPUT = (
     "line", "cost_id", "cost_type", "amount", "currency", "cost_date", "so_line_id",
     "contract_id", "amortization", "amortization_months", "expense_immediately", "duplicate",

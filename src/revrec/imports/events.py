@@ -24,10 +24,9 @@ from revrec.imports.checks import (
 )
 from revrec.imports.mappings import KNOWN
 from revrec.imports.values import dates, micro_units
+from revrec.vocab import EVENT_ACTIONS, EVENT_KINDS
 
 ATTRIBUTES = KNOWN["event"]
-ACTIONS = ("release", "hold", "remove_hold", "accelerate", "expire")
-KINDS = ("percent", "cumulative_percent", "quantity")
 HUNDRED = 100_000_000  # 100 in micro units
 AUTO_ID = "auto-"
 OUTPUT = (
@@ -64,11 +63,11 @@ def to_events(
     frame = micro_units(frame, "quantity", "_quantity")
     event_date, event_date_err = dates(pl.col("event_date"))
     given_action = text("action").str.to_lowercase()
-    percent, cumulative, quantity = (pl.col(n).is_not_null() for n in KINDS)
+    percent, cumulative, quantity = (pl.col(n).is_not_null() for n in EVENT_KINDS)
     release = pl.col("_action") == "release"
     frame = frame.with_columns(
         event_date.alias("_event_date"),
-        given_action.fill_null(ACTIONS[0]).alias("_action"),
+        given_action.fill_null(EVENT_ACTIONS[0]).alias("_action"),
     ).with_columns(
         pl.when(~release)
         .then(None)
@@ -110,7 +109,7 @@ def to_events(
         "event_date": pl.when(pl.col("event_date").is_null())
         .then(pl.lit(REQUIRED))
         .otherwise(event_date_err),
-        "action": choice(given_action, "action", ACTIONS, "action"),
+        "action": choice(given_action, "action", EVENT_ACTIONS, "action"),
         "percent": pl.when(release & ~percent & ~cumulative & ~quantity)
         .then(pl.lit("a release needs one of percent, cumulative_percent or quantity"))
         .when(percent & ~release)

@@ -15,8 +15,8 @@ from typing import Any
 import polars as pl
 
 from revrec.errors import ConfigError, InputError
+from revrec.vocab import UPLOAD_TYPES
 
-UPLOAD_TYPES = ("sales_order", "billing", "cost", "event")
 TYPES = (
     "string",
     "date",

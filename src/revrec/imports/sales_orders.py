@@ -26,12 +26,11 @@ from revrec.imports.checks import (
 from revrec.imports.mappings import KNOWN, REVREC_SALES_ORDER
 from revrec.imports.templates import with_templates
 from revrec.imports.values import currency_exponents, dates, micro_units, minor_units
+from revrec.vocab import POLICIES, SSP_METHODS
 
 __all__ = ["ERROR_SCHEMA", "FIRST_DATA_LINE", "POLICIES", "SSP_METHODS", "to_lines"]
 
 ATTRIBUTES = KNOWN["sales_order"]
-POLICIES = ("catch_up", "prospective")
-SSP_METHODS = ("residual",)
 UNKNOWN_CURRENCY = "': expected an ISO 4217 code such as USD"
 
 

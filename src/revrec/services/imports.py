@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 import sqlalchemy as sa
 
-from revrec.errors import InputError, StateError
+from revrec.errors import InputError
 from revrec.imports import billings, costs, events, sales_orders
 from revrec.imports.files import file_sha256, read_upload
 from revrec.imports.mappings import Mapping, check_headers
@@ -21,25 +21,15 @@ from revrec.imports.templates import PobTemplate, template_frame
 from revrec.imports.values import dates
 from revrec.services.mappings import get_mapping
 from revrec.services.setup import open_period
-from revrec.services.stage import TAB_OF_TYPE, status_counts
+from revrec.services.stage import status_counts
 from revrec.store import payloads
-from revrec.store import schema as t
+from revrec.store import setup as setup_store
+from revrec.store import stage as store
 from revrec.store.audit import record
-from revrec.store.bulk import insert_frame
+from revrec.vocab import DATE_OF_TYPE, KEY_OF_TYPE, TAB_OF_TYPE, UPLOAD_TYPES
 
-UPLOAD_TYPES = ("sales_order", "billing", "cost", "event")
-KEY_OF_TYPE = {
-    "sales_order": "so_line_id",
-    "billing": "doc_line_id",
-    "cost": "cost_id",
-    "event": "event_id",
-}
-DATE_OF_TYPE = {
-    "sales_order": "order_date",
-    "billing": "doc_date",
-    "cost": "cost_date",
-    "event": "event_date",
-}
+# Event names every setup accepts, besides those its POB templates name.
+BUILTIN_EVENTS = ("upon_billing", "upon_booking", "expiration")
 
 
 @dataclass
@@ -71,11 +61,12 @@ class ImportSummary:
 
 def templates_frame(conn: sa.Connection) -> pl.DataFrame:
     """The store's POB templates as the validators' frame."""
-    rows = conn.execute(sa.select(t.pob_templates)).all()
     return template_frame(
         tuple(
-            PobTemplate(r.name, r.method, r.params.get("convention"), r.params.get("at"))
-            for r in rows
+            PobTemplate(
+                r["name"], r["method"], r["params"].get("convention"), r["params"].get("at")
+            )
+            for r in setup_store.templates(conn)
         )
     )
 
@@ -118,26 +109,34 @@ def import_file(
         _check_event_name(conn, event_name)
     mapping = get_mapping(conn, mapping_name, upload_type)
     digest = file_sha256(path)
-    seen = conn.execute(
-        sa.select(t.files.c.file_id, t.files.c.rows_read).where(
-            (t.files.c.sha256 == digest)
-            & (t.files.c.upload_type == upload_type)
-            & (
-                (t.files.c.event_name == event_name)
-                if event_name
-                else t.files.c.event_name.is_(None)
-            )
-        )
-    ).first()
+    seen = store.find_file(conn, digest, upload_type, event_name)
     if seen is not None:
+        seen_id, seen_rows = seen
         return ImportSummary(
             display,
-            rows_read=seen.rows_read,
-            duplicate=seen.rows_read,
+            rows_read=seen_rows,
+            duplicate=seen_rows,
             unchanged=True,
-            file_id=seen.file_id,
+            file_id=seen_id,
             notes=["the same file was imported before: nothing changed"],
         )
+    summary = _stage_file(conn, path, upload_type, mapping, event_name, display, digest, user, now)
+    record(conn, user, "import", f"file:{summary.file_id}", None, summary.counts())
+    return summary
+
+
+def _stage_file(
+    conn: sa.Connection,
+    path: Path,
+    upload_type: str,
+    mapping: Mapping,
+    event_name: str | None,
+    display: str,
+    digest: str,
+    user: str,
+    now: datetime,
+) -> ImportSummary:
+    """Read, check and stage every row of a file not seen before."""
     raw = read_upload(path)
     headings = [c for c in raw.columns if c != "line"]
     renames = check_headers(headings, mapping)
@@ -145,59 +144,47 @@ def import_file(
     good, errors = _validate(upload_type, raw, conn, mapping, event_name)
     upload_names = {a.name: a.upload_name for a in mapping.attributes}
     summary = ImportSummary(display, rows_read=raw.height)
-    inserted = conn.execute(
-        t.files.insert().values(
-            name=display,
-            sha256=digest,
-            upload_type=upload_type,
-            mapping=mapping.name,
-            event_name=event_name,
-            uploaded_by=user,
-            uploaded_at=now,
-            rows_read=raw.height,
-        )
-    ).inserted_primary_key
-    if inserted is None:
-        raise StateError("the file card was not saved")
-    file_id = int(inserted[0])
-    summary.file_id = int(file_id)
+    file_id = store.add_file(
+        conn,
+        name=display,
+        sha256=digest,
+        upload_type=upload_type,
+        mapping=mapping.name,
+        event_name=event_name,
+        uploaded_by=user,
+        uploaded_at=now,
+        rows_read=raw.height,
+    )
+    summary.file_id = file_id
     stage = _stage_frame(conn, raw, good, errors, upload_type, upload_names, file_id)
     payloads.write(conn, file_id, raw)
-    insert_frame(conn, t.stage_rows, stage)
+    store.add_rows(conn, stage)
     counts = dict(stage.group_by("status").len().iter_rows())
     summary.future = counts.get("future", 0)
     summary.pending = counts.get("pending", 0)
     summary.error = counts.get("error", 0)
     summary.duplicate = int(stage["_duplicate"].sum())
     summary.errors = _error_rows(stage)
-    record(conn, user, "import", f"file:{file_id}", None, summary.counts())
     return summary
 
 
 def file_outcome(conn: sa.Connection, summary: ImportSummary) -> None:
     """The summary's counts as the file's stage rows stand now (after the jobs ran): a
     processed row whose note says it was skipped as a duplicate counts as a duplicate."""
-    s = t.stage_rows
-    of_file = s.c.file_id == summary.file_id
     counts = next(iter(status_counts(conn, summary.file_id).values()), {})
     summary.processed = counts.get("processed", 0)
     summary.duplicate = counts.get("duplicate", 0)
     summary.pending = counts.get("pending", 0)
     summary.future = counts.get("future", 0)
     summary.error = counts.get("error", 0)
-    errors = conn.execute(
-        sa.select(s.c.line, s.c.messages)
-        .where(of_file & (s.c.status == "error"))
-        .order_by(s.c.line)
-    ).all()
-    summary.errors = [{"line": r.line, "messages": json.loads(r.messages)} for r in errors]
+    errors = [] if summary.file_id is None else store.rows_of_file(conn, summary.file_id, "error")
+    summary.errors = [{"line": line, "messages": json.loads(m)} for line, m in errors]
 
 
 def _check_event_name(conn: sa.Connection, event_name: str | None) -> None:
-    builtin = {"upon_billing", "upon_booking", "expiration"}
-    names = set(builtin)
-    for row in conn.execute(sa.select(t.pob_templates.c.events)):
-        names.update(row.events or [])
+    names = set(BUILTIN_EVENTS)
+    for template in setup_store.templates(conn):
+        names.update(template["events"])
     if not event_name:
         raise InputError(f"an event file needs --event: one of {', '.join(sorted(names))}")
     if event_name not in names:
@@ -229,17 +216,7 @@ def _stage_frame(
         frame = frame.join(
             good.select("line", pl.col("event_id").alias("_eid")), on="line", how="left"
         ).with_columns(pl.coalesce("_eid", "key").alias("key"))
-    messages = (
-        errors.with_columns(
-            pl.col("column").replace(upload_names).alias("column"),
-        )
-        .group_by("line")
-        .agg(pl.struct("column", "value", "message").alias("_m"))
-        .with_columns(
-            pl.col("_m").list.eval(pl.element().struct.json_encode()).list.join(",").alias("_m")
-        )
-        .select("line", pl.format("[{}]", pl.col("_m")).alias("_messages"))
-    )
+    messages = _messages(errors, upload_names)
     # In-file repeats are few: a lookup of their lines, not a join of every good row.
     repeats = (
         good.filter(pl.col("duplicate"))["line"]
@@ -252,26 +229,14 @@ def _stage_frame(
         pl.col("accounting_date").dt.strftime("%Y-%m").alias("period"),
         pl.col("line").is_in(repeats.implode()).alias("_duplicate"),
     )
-    status = (
-        pl.when(pl.col("_messages").is_not_null())
-        .then(pl.lit("error"))
-        .when(pl.col("_duplicate"))
-        .then(pl.lit("processed"))
-        .when(pl.col("period") > period_index)
-        .then(pl.lit("future"))
-        .otherwise(pl.lit("pending"))
-    )
-    duplicate_note = (
-        '[{"column":"","value":"","message":"duplicate of an identical row in this file: skipped"}]'
-    )
     return frame.with_columns(
-        status.alias("status"),
+        _status(period_index).alias("status"),
         pl.lit(file_id).alias("file_id"),
         pl.lit(TAB_OF_TYPE[upload_type]).alias("tab"),
         pl.when(pl.col("_messages").is_not_null())
         .then(pl.col("_messages"))
         .when(pl.col("_duplicate"))
-        .then(pl.lit(duplicate_note))
+        .then(pl.lit(DUPLICATE_NOTE))
         .otherwise(pl.lit("[]"))
         .alias("messages"),
     ).select(
@@ -284,6 +249,37 @@ def _stage_frame(
         "period",
         "messages",
         "_duplicate",
+    )
+
+
+DUPLICATE_NOTE = (
+    '[{"column":"","value":"","message":"duplicate of an identical row in this file: skipped"}]'
+)
+
+
+def _messages(errors: pl.DataFrame, upload_names: dict[str, str]) -> pl.DataFrame:
+    """line, _messages: each row's errors as one JSON array, columns by their upload names."""
+    return (
+        errors.with_columns(pl.col("column").replace(upload_names).alias("column"))
+        .group_by("line")
+        .agg(pl.struct("column", "value", "message").alias("_m"))
+        .with_columns(
+            pl.col("_m").list.eval(pl.element().struct.json_encode()).list.join(",").alias("_m")
+        )
+        .select("line", pl.format("[{}]", pl.col("_m")).alias("_messages"))
+    )
+
+
+def _status(open_name: str) -> pl.Expr:
+    """A staged row's status: error, processed (an in-file repeat), future or pending."""
+    return (
+        pl.when(pl.col("_messages").is_not_null())
+        .then(pl.lit("error"))
+        .when(pl.col("_duplicate"))
+        .then(pl.lit("processed"))
+        .when(pl.col("period") > open_name)
+        .then(pl.lit("future"))
+        .otherwise(pl.lit("pending"))
     )
 
 

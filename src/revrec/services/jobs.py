@@ -9,33 +9,31 @@ import sqlalchemy as sa
 
 from revrec.calendar import utc_text
 from revrec.errors import InputError
-from revrec.store import schema as t
+from revrec.store import jobs as store
 from revrec.store.audit import record
 
 
 def list_jobs(conn: sa.Connection) -> list[dict[str, Any]]:
     """Every job, by name: whether it is active, its schedule, and its last run and result."""
-    j = t.jobs
     return [
         {
-            "name": r.name,
-            "active": r.active,
-            "every": r.every,
-            "cron": r.cron,
-            "last_run_at": None if r.last_run_at is None else utc_text(r.last_run_at),
-            "last_result": json.loads(r.last_result) if r.last_result else None,
+            "name": r["name"],
+            "active": r["active"],
+            "every": r["every"],
+            "cron": r["cron"],
+            "last_run_at": None if r["last_run_at"] is None else utc_text(r["last_run_at"]),
+            "last_result": json.loads(r["last_result"]) if r["last_result"] else None,
         }
-        for r in conn.execute(sa.select(j).order_by(j.c.name))
+        for r in store.jobs(conn)
     ]
 
 
 def set_active(conn: sa.Connection, name: str, active: bool, *, user: str) -> None:
-    j = t.jobs
-    before = conn.execute(sa.select(j.c.active).where(j.c.name == name)).scalar()
+    before = store.active(conn, name)
     if before is None:
-        names = [r.name for r in conn.execute(sa.select(j.c.name))]
+        names = store.names(conn)
         raise InputError(f"unknown job {name!r}: expected one of {', '.join(sorted(names))}")
-    conn.execute(j.update().where(j.c.name == name).values(active=active))
+    store.set_active(conn, name, active)
     record(
         conn,
         user,
@@ -44,7 +42,3 @@ def set_active(conn: sa.Connection, name: str, active: bool, *, user: str) -> No
         {"active": before},
         {"active": active},
     )
-
-
-def is_active(conn: sa.Connection, name: str) -> bool:
-    return bool(conn.execute(sa.select(t.jobs.c.active).where(t.jobs.c.name == name)).scalar())

@@ -17,7 +17,6 @@ from revrec.errors import ConfigError, InputError, RevrecError
 from revrec.imports.files import read_yaml
 from revrec.imports.mappings import (
     SHIPPED,
-    UPLOAD_TYPES,
     Mapping,
     check_complete,
     find,
@@ -26,34 +25,24 @@ from revrec.imports.mappings import (
     to_dict,
     to_rows,
 )
-from revrec.store import schema as t
+from revrec.store import mappings as store
 from revrec.store.audit import record
+from revrec.vocab import UPLOAD_TYPES
 
 SHIPPED_NAMES = frozenset(name for name, _ in SHIPPED)
 WRITTEN_BY = "as `revrec mapping export` writes it"
 
 
 def user_mappings(conn: sa.Connection) -> list[Mapping]:
-    return from_rows(dict(r._mapping) for r in conn.execute(sa.select(t.mappings)))  # noqa: SLF001
+    return from_rows(store.rows(conn))
 
 
 def get_mapping(conn: sa.Connection, name: str, upload_type: str) -> Mapping:
     return find(name, upload_type, user_mappings(conn))
 
 
-def all_mappings(conn: sa.Connection) -> list[dict[str, Any]]:
-    users = user_mappings(conn)
-    overridden = {(m.name, m.upload_type) for m in users}
-    shipped = [m for key, m in sorted(SHIPPED.items()) if key not in overridden]
-    return [to_dict(m) for m in [*shipped, *users]]
-
-
 def save_mapping(conn: sa.Connection, mapping: Mapping) -> None:
-    m = t.mappings
-    conn.execute(
-        m.delete().where((m.c.mapping == mapping.name) & (m.c.upload_type == mapping.upload_type))
-    )
-    conn.execute(m.insert(), to_rows(mapping))
+    store.replace(conn, mapping.name, mapping.upload_type, to_rows(mapping))
 
 
 def parse_mapping(entry: Any) -> Mapping:
@@ -67,15 +56,15 @@ def parse_mapping(entry: Any) -> Mapping:
 
 
 def _check_fits(mapping: Mapping) -> None:
-    c = t.mappings.c
-    values = [("name", mapping.name, c.mapping)]
+    lengths = store.max_lengths()
+    values = [("name", mapping.name, "mapping")]
     for a in mapping.attributes:
         values += [
-            ("attribute", a.name, c.attribute),
-            ("upload name", a.upload_name, c.upload_name),
+            ("attribute", a.name, "attribute"),
+            ("upload name", a.upload_name, "upload_name"),
         ]
     for what, value, column in values:
-        length = column.type.length if isinstance(column.type, sa.String) else None
+        length = lengths.get(column)
         if length is not None and len(value) > length:
             raise ConfigError(
                 f"mapping {mapping.name!r}: the {what} {value!r} is longer than {length} characters"
@@ -240,13 +229,9 @@ def import_mapping_file(
     """Create or replace, per upload type, the user mapping of a mapping file (audit-logged).
     A part stored exactly as in the file is left alone, so re-importing changes nothing."""
     mappings = read_mapping_file(path, name=name)
-    m = t.mappings
     stored = {
         (found.name, found.upload_type): found
-        for found in from_rows(
-            dict(r._mapping)  # noqa: SLF001
-            for r in conn.execute(sa.select(m).where(m.c.mapping == mappings[0].name))
-        )
+        for found in from_rows(store.rows(conn, mappings[0].name))
     }
     done: dict[str, list[str]] = {"created": [], "replaced": [], "unchanged": []}
     for mapping in mappings:

@@ -6,7 +6,6 @@ arguments and files.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -14,12 +13,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from revrec.calendar import month_index, parse_period, period_name
-from revrec.engine.schedules import CONVENTIONS, METHODS, POINTS
 from revrec.errors import ConfigError, InputError, StateError
 from revrec.imports.templates import DEFAULT_TEMPLATES
 from revrec.money import exponent, parse
-from revrec.store import schema as t
+from revrec.store import jobs as job_store
+from revrec.store import setup as store
 from revrec.store.audit import record
+from revrec.vocab import CONVENTIONS, JOBS, METHODS, POINTS, POLICIES
 
 ACCOUNT_ROLES = (
     "accounts_receivable",
@@ -39,8 +39,6 @@ DEFAULT_ACCOUNTS = {
     "contract_cost_expense": "6100",
     "billing_clearing": "1250",
 }
-JOBS = ("transaction_import", "event_import", "revenue_process")
-POLICIES = ("catch_up", "prospective")
 PRIMARY = "PRIMARY"
 
 
@@ -80,13 +78,9 @@ def init(
     database already set up nothing changes, and a `first_period` other than its open period
     is a StateError (it would not be applied)."""
     given = check_init(first_period=first_period, currency=currency)
-    existing = conn.execute(sa.select(t.books.c.name).where(t.books.c.is_primary)).scalar()
+    existing = store.primary_book(conn)
     if existing is not None:
-        open_period = conn.execute(
-            sa.select(t.periods.c.period).where(
-                (t.periods.c.book == existing) & (t.periods.c.status == "open")
-            )
-        ).scalar()
+        open_period = store.open_period(conn, existing)
         if given is not None and given != open_period:
             raise StateError(
                 f"the database is already set up with open period {open_period}: "
@@ -94,68 +88,30 @@ def init(
             )
         return InitResult(existing, open_period or "", created=False)
     period = given or default_period or period_name(month_index(today))
-    _add_book(conn, PRIMARY, currency, primary=True, period=period)
+    store.add_book(conn, PRIMARY, currency, primary=True, period=period)
     for role, code in DEFAULT_ACCOUNTS.items():
-        conn.execute(
-            t.accounts.insert().values(
-                book="", scope="default", scope_key="", role=role, gl_code=code
-            )
-        )
+        store.set_account(conn, "", "default", "", role, code)
     for template in DEFAULT_TEMPLATES:
         params = {k: v for k, v in (("convention", template.convention), ("at", template.at)) if v}
-        conn.execute(
-            t.pob_templates.insert().values(
-                name=template.name,
-                method=template.method,
-                params=params,
-                events=list(template.events),
-            )
-        )
-    for job in JOBS:
-        conn.execute(t.jobs.insert().values(name=job, active=True, every="1h"))
-    conn.execute(t.settings.insert().values(key="modification_policy", value="catch_up"))
+        store.save_template(conn, template.name, template.method, params, list(template.events))
+    job_store.add(conn, JOBS, every="1h")
+    store.set_setting(conn, "modification_policy", POLICIES[0])
     record(conn, user, "init", f"book:{PRIMARY}", None, {"open_period": period})
     return InitResult(PRIMARY, period, created=True)
 
 
-def _add_book(
-    conn: sa.Connection,
-    name: str,
-    currency: str,
-    *,
-    primary: bool,
-    period: str,
-    independent: bool = False,
-    methods: dict[str, str] | None = None,
-) -> None:
-    conn.execute(
-        t.books.insert().values(
-            name=name,
-            is_primary=primary,
-            currency=currency.upper(),
-            independent=independent,
-            methods=methods or {},
-        )
-    )
-    conn.execute(t.periods.insert().values(book=name, period=period, status="open"))
-
-
 def open_period(conn: sa.Connection, book: str | None = None) -> str:
     """The open period of a book (default: the primary book)."""
-    query = sa.select(t.periods.c.period).join(t.books, t.books.c.name == t.periods.c.book)
-    query = query.where(t.periods.c.status == "open")
-    query = query.where(t.books.c.name == book if book else t.books.c.is_primary)
-    found = conn.execute(query).scalar()
+    found = store.open_period(conn, book)
     if found is None:
         raise ConfigError("no open period: run `revrec init` first")
-    return str(found)
+    return found
 
 
 def check_book(conn: sa.Connection, book: str) -> str:
     """The book named (e.g. by --book), which must exist."""
-    b = t.books
-    if conn.execute(sa.select(b.c.name).where(b.c.name == book)).first() is None:
-        names = conn.execute(sa.select(b.c.name).order_by(b.c.name)).scalars().all()
+    if not store.book_exists(conn, book):
+        names = store.book_names(conn)
         raise InputError(f"unknown book {book!r}: expected one of {', '.join(names)}")
     return book
 
@@ -206,7 +162,7 @@ def _rows(value: Any, key: str) -> list[dict[str, Any]]:
 
 def _load_books(conn: sa.Connection, value: Any) -> int:
     rows = _rows(value, "books")
-    current_primary = conn.execute(sa.select(t.books.c.name).where(t.books.c.is_primary)).scalar()
+    current_primary = store.primary_book(conn)
     if current_primary is None:
         raise ConfigError("run `revrec init` before loading books")
     period = open_period(conn)
@@ -219,38 +175,23 @@ def _load_books(conn: sa.Connection, value: Any) -> int:
         methods = row.get("methods") or {}
         if row.get("primary"):
             if name != current_primary:
-                conn.execute(
-                    t.periods.update().where(t.periods.c.book == current_primary).values(book=name)
-                )
-                conn.execute(
-                    t.books.update().where(t.books.c.name == current_primary).values(name=name)
-                )
+                store.rename_book(conn, current_primary, name)
                 current_primary = name
-            conn.execute(
-                t.books.update()
-                .where(t.books.c.name == name)
-                .values(currency=currency, methods=methods)
-            )
+            store.update_book(conn, name, currency=currency, methods=methods)
             continue
-        exists = conn.execute(sa.select(t.books.c.name).where(t.books.c.name == name)).scalar()
-        if exists:
-            conn.execute(
-                t.books.update()
-                .where(t.books.c.name == name)
-                .values(
-                    currency=currency,
-                    methods=methods,
-                    independent=bool(row.get("independent", False)),
-                )
+        independent = bool(row.get("independent", False))
+        if store.book_exists(conn, name):
+            store.update_book(
+                conn, name, currency=currency, methods=methods, independent=independent
             )
         else:
-            _add_book(
+            store.add_book(
                 conn,
                 name,
                 currency,
                 primary=False,
                 period=period,
-                independent=bool(row.get("independent", False)),
+                independent=independent,
                 methods=methods,
             )
     return len(rows)
@@ -261,18 +202,7 @@ def _set_account(
 ) -> None:
     if role not in ACCOUNT_ROLES:
         raise InputError(f"unknown account role {role!r}: expected one of {list(ACCOUNT_ROLES)}")
-    where = (
-        (t.accounts.c.book == book)
-        & (t.accounts.c.scope == scope)
-        & (t.accounts.c.scope_key == key)
-        & (t.accounts.c.role == role)
-    )
-    conn.execute(t.accounts.delete().where(where))
-    conn.execute(
-        t.accounts.insert().values(
-            book=book, scope=scope, scope_key=key, role=role, gl_code=str(code)
-        )
-    )
+    store.set_account(conn, book, scope, key, role, str(code))
 
 
 def _load_accounts(conn: sa.Connection, value: Any) -> int:
@@ -290,8 +220,7 @@ def _load_defaults(conn: sa.Connection, value: Any) -> int:
     if policy is not None:
         if policy not in POLICIES:
             raise InputError(f"modification_policy {policy!r}: expected one of {list(POLICIES)}")
-        conn.execute(t.settings.delete().where(t.settings.c.key == "modification_policy"))
-        conn.execute(t.settings.insert().values(key="modification_policy", value=policy))
+        store.set_setting(conn, "modification_policy", policy)
     return len(value)
 
 
@@ -321,10 +250,7 @@ def _load_templates(conn: sa.Connection, value: Any) -> int:
     rows = _rows(value, "pob_templates")
     for row in rows:
         name, method, params, events = validate_template(row)
-        conn.execute(t.pob_templates.delete().where(t.pob_templates.c.name == name))
-        conn.execute(
-            t.pob_templates.insert().values(name=name, method=method, params=params, events=events)
-        )
+        store.save_template(conn, name, method, params, events)
         for role, code in (row.get("accounts") or {}).items():
             _set_account(conn, "", "template", name, role, code)
     return len(rows)
@@ -345,28 +271,26 @@ def _date(value: Any, what: str) -> date | None:
 
 def _load_ssp(conn: sa.Connection, value: Any) -> int:
     rows = _rows(value, "ssp")
-    conn.execute(t.ssp.delete())
-    for row in rows:
-        item, currency = str(row.get("item_code") or ""), str(row.get("currency") or "").upper()
-        if not item:
-            raise InputError("every SSP row needs an item_code")
-        unit = row.get("ssp")
-        percent = row.get("ssp_percent_of_list")
-        if (unit is None) == (percent is None):
-            raise InputError(f"SSP for {item}: give exactly one of ssp, ssp_percent_of_list")
-        conn.execute(
-            t.ssp.insert().values(
-                item_code=item,
-                currency=currency,
-                ssp=parse(str(unit), currency) if unit is not None else None,
-                ssp_percent_micro=_micro(percent, f"SSP for {item}")
-                if percent is not None
-                else None,
-                valid_from=_date(row.get("valid_from"), f"SSP for {item}"),
-                valid_to=_date(row.get("valid_to"), f"SSP for {item}"),
-            )
-        )
+    store.replace_ssp(conn, [_ssp_row(row) for row in rows])
     return len(rows)
+
+
+def _ssp_row(row: dict[str, Any]) -> dict[str, Any]:
+    item, currency = str(row.get("item_code") or ""), str(row.get("currency") or "").upper()
+    if not item:
+        raise InputError("every SSP row needs an item_code")
+    unit = row.get("ssp")
+    percent = row.get("ssp_percent_of_list")
+    if (unit is None) == (percent is None):
+        raise InputError(f"SSP for {item}: give exactly one of ssp, ssp_percent_of_list")
+    return {
+        "item_code": item,
+        "currency": currency,
+        "ssp": parse(str(unit), currency) if unit is not None else None,
+        "ssp_percent_micro": _micro(percent, f"SSP for {item}") if percent is not None else None,
+        "valid_from": _date(row.get("valid_from"), f"SSP for {item}"),
+        "valid_to": _date(row.get("valid_to"), f"SSP for {item}"),
+    }
 
 
 def _micro(value: Any, what: str) -> int:
@@ -384,12 +308,7 @@ def _load_policies(conn: sa.Connection, value: Any) -> int:
         contract, policy = str(row.get("contract_id") or ""), row.get("modification_policy")
         if not contract or policy not in POLICIES:
             raise InputError(f"contract policy {row}: expected contract_id and one of {POLICIES}")
-        conn.execute(
-            t.contract_policies.delete().where(t.contract_policies.c.contract_id == contract)
-        )
-        conn.execute(
-            t.contract_policies.insert().values(contract_id=contract, modification_policy=policy)
-        )
+        store.set_contract_policy(conn, contract, policy)
     return len(rows)
 
 
@@ -399,14 +318,11 @@ def _load_jobs(conn: sa.Connection, value: Any) -> int:
         name = row.get("name")
         if name not in JOBS:
             raise InputError(f"unknown job {name!r}: expected one of {list(JOBS)}")
-        values = {"active": bool(row.get("active", True))}
-        if "every" in row:
-            values["every"] = str(row["every"])  # type: ignore[assignment]
-        if "cron" in row:
-            values["cron"] = str(row["cron"])  # type: ignore[assignment]
-        conn.execute(t.jobs.update().where(t.jobs.c.name == name).values(**values))
+        job_store.configure(
+            conn,
+            name,
+            active=bool(row.get("active", True)),
+            every=str(row["every"]) if "every" in row else None,
+            cron=str(row["cron"]) if "cron" in row else None,
+        )
     return len(rows)
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)

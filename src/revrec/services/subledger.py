@@ -3,15 +3,16 @@ posted revenue (SPEC §3, §5). Read only; amounts in minor units of the line's 
 
 from __future__ import annotations
 
-from typing import Any
-
 import polars as pl
 import sqlalchemy as sa
 
 from revrec.errors import InputError
 from revrec.services.setup import check_book, open_period
-from revrec.store import schema as t
-from revrec.store.bulk import read_frame
+from revrec.store import setup as setup_store
+from revrec.store import stage as stage_store
+from revrec.store import subledger as store
+
+WAITING = ("pending", "future", "error")  # a staged row in these is not (yet) in the subledger
 
 LINE_COLUMNS = {
     "contract_id": pl.String,
@@ -30,13 +31,12 @@ LINE_COLUMNS = {
 
 def primary_book(conn: sa.Connection, book: str | None) -> str:
     """The book asked for (it must exist), else the primary book."""
-    b = t.books
     if book is not None:
         return check_book(conn, book)
-    found = conn.execute(sa.select(b.c.name).where(b.c.is_primary)).scalar()
+    found = setup_store.primary_book(conn)
     if found is None:
         raise InputError("no primary book: run `revrec init` first")
-    return str(found)
+    return found
 
 
 def lines(
@@ -48,52 +48,22 @@ def lines(
     its billings), `recognized` (posted revenue of the book to date, the open period included)
     and `open_period` (the open period's posting)."""
     name = primary_book(conn, book)
-    lv, c, a, b, p = t.line_versions, t.contracts, t.allocations, t.billings, t.postings
-    newest = (
-        sa.select(lv.c.line_id, sa.func.max(lv.c.version).label("version"))
-        .group_by(lv.c.line_id)
-        .subquery()
-    )
-    query: sa.Select[Any] = (
-        sa.select(
-            lv.c.contract_id,
-            lv.c.line_id,
-            lv.c.version,
-            lv.c.pob_template,
-            c.c.currency,
-            lv.c.start,
-            lv.c.end,
-        )
-        .join(newest, (newest.c.line_id == lv.c.line_id) & (newest.c.version == lv.c.version))
-        .join(c, c.c.contract_id == lv.c.contract_id)
-    )
-    if contract is not None:
-        if (
-            conn.execute(sa.select(c.c.contract_id).where(c.c.contract_id == contract)).first()
-            is None
-        ):
-            raise InputError(f"unknown contract {contract!r}")
-        query = query.where(lv.c.contract_id == contract)
-    found = read_frame(conn, query)
+    if contract is not None and not store.contract_exists(conn, contract):
+        raise InputError(f"unknown contract {contract!r}")
+    found = store.newest_versions(conn, contract)
     ids = found.select("line_id")
 
-    def of_lines(select: sa.Select[Any], line_id: sa.Column[Any]) -> pl.DataFrame:
-        if contract is not None:
-            select = select.where(
-                line_id.in_(sa.select(lv.c.line_id).where(lv.c.contract_id == contract))
-            )
-        return read_frame(conn, select).join(ids, on="line_id", how="semi")
+    def of_lines(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.join(ids, on="line_id", how="semi")
 
-    allocated = of_lines(sa.select(a.c.line_id, a.c.version, a.c.allocated), a.c.line_id)
+    allocated = of_lines(store.allocations(conn, contract))
     billed = (
-        of_lines(sa.select(b.c.line_id, b.c.amount), b.c.line_id)
+        of_lines(store.billed(conn, contract))
         .group_by("line_id")
         .agg(pl.col("amount").sum().alias("billed"))
     )
     open_name = open_period(conn, name)
-    posted = of_lines(
-        sa.select(p.c.line_id, p.c.period, p.c.amount).where(p.c.book == name), p.c.line_id
-    )
+    posted = of_lines(store.posted(conn, name, contract))
     recognized = posted.group_by("line_id").agg(
         pl.col("amount").sum().alias("recognized"),
         pl.col("amount").filter(pl.col("period") == open_name).sum().alias("open_period"),
@@ -116,19 +86,9 @@ def lines(
 def postings(conn: sa.Connection, line_id: str, *, book: str | None = None) -> pl.DataFrame:
     """A line's posted revenue per period of the book, oldest first, with the running total."""
     name = primary_book(conn, book)
-    lv, p = t.line_versions, t.postings
-    if conn.execute(sa.select(lv.c.line_id).where(lv.c.line_id == line_id)).first() is None:
-        s = t.stage_rows
-        waiting = conn.execute(
-            sa.select(s.c.status)
-            .where((s.c.key == line_id) & s.c.status.in_(["pending", "future", "error"]))
-            .order_by(s.c.row_id.desc())
-        ).scalar()
+    if not store.line_exists(conn, line_id):
+        waiting = stage_store.newest_status(conn, line_id, WAITING)
         hint = f" (a row with this key waits in the stage area as {waiting})" if waiting else ""
         raise InputError(f"unknown line {line_id!r}{hint}")
-    found = read_frame(
-        conn,
-        sa.select(p.c.period, p.c.amount).where((p.c.book == name) & (p.c.line_id == line_id)),
-        {"period": pl.String, "amount": pl.Int64},
-    )
+    found = store.line_postings(conn, name, line_id)
     return found.sort("period").with_columns(pl.col("amount").cum_sum().alias("to_date"))

@@ -201,21 +201,6 @@ allocations = sa.Table(
     sa.Column("allocated", sa.BigInteger, nullable=False),
 )
 
-segments = sa.Table(
-    "segments",
-    metadata,
-    sa.Column("book", sa.String(64), primary_key=True),
-    sa.Column("line_id", sa.String(128), primary_key=True),
-    sa.Column("seq", sa.Integer, primary_key=True),
-    sa.Column("total", sa.BigInteger, nullable=False),
-    sa.Column("method", sa.String(32), nullable=False),
-    sa.Column("convention", sa.String(16)),
-    sa.Column("at", sa.String(16)),
-    sa.Column("start", sa.Date, nullable=False),
-    sa.Column("end", sa.Date),
-    sa.Column("cap", sa.Date),
-)
-
 billings = sa.Table(
     "billings",
     metadata,
