@@ -9,8 +9,12 @@ import pytest
 import revrec
 
 SRC = Path(revrec.__file__).parent
-# The services whose reads and writes are in store repositories (services.process: not yet).
-WITHOUT_SQL = ("setup", "mappings", "jobs", "stage", "subledger", "imports", "demo_store")
+# The services whose reads and writes are in store repositories: every one.
+WITHOUT_SQL = (
+    "setup", "mappings", "jobs", "stage", "subledger", "imports", "demo_store", "workflow",
+    "periods", "process",
+    *(f"processing/{p.stem}" for p in (SRC / "services" / "processing").glob("[!_]*.py")),
+)  # fmt: skip
 TYPE_HINTS = {"Connection", "Engine"}  # what a service may name of SQLAlchemy
 RUNS_SQL = {"execute", "exec_driver_sql"}
 

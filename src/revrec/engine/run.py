@@ -144,7 +144,9 @@ def _with_policy(lines: pl.DataFrame, policies: pl.DataFrame, default: str) -> p
 def _latest(versions: pl.DataFrame, billings: pl.DataFrame) -> pl.DataFrame:
     """The newest version of each line, in contract and line order; a billing-driven line's
     amount is the sum of its signed billings (SPEC §3)."""
-    latest = versions.sort("line_id", "version").group_by("line_id", maintain_order=True).last()
+    latest = versions
+    if versions["line_id"].is_duplicated().any():  # modified lines: most batches have none
+        latest = versions.sort("line_id", "version").group_by("line_id", maintain_order=True).last()
     billed = billings.group_by("line_id").agg(pl.col("amount").sum().alias("_billed"))
     return (
         latest.join(billed, on="line_id", how="left")

@@ -207,3 +207,17 @@ def touch_every_line(conn: sa.Connection) -> None:
             .group_by(lv.c.line_id),
         )
     )
+
+
+def touched_billings(conn: sa.Connection, keep: pl.Series, *, whole: bool) -> pl.DataFrame:
+    """line_id, doc_date, amount (signed) of the billings of these touched lines."""
+    b = t.billings
+    query = sa.select(b.c.line_id, b.c.doc_date, b.c.amount)
+    return of_touched(conn, query, b.c.line_id, keep, whole=whole)
+
+
+def touched_events(conn: sa.Connection, keep: pl.Series, *, whole: bool) -> pl.DataFrame:
+    """line_id, event_date, seq, action, kind, value_micro of the events of these lines."""
+    e = t.events
+    query = sa.select(e.c.line_id, e.c.event_date, e.c.seq, e.c.action, e.c.kind, e.c.value_micro)
+    return of_touched(conn, query, e.c.line_id, keep, whole=whole)

@@ -12,6 +12,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from revrec.store import schema as t
+from revrec.store import setup
 from revrec.store.bulk import read_frame
 
 
@@ -30,9 +31,9 @@ def books(conn: sa.Connection) -> list[dict[str, Any]]:
 def templates(conn: sa.Connection) -> pl.DataFrame:
     """pob_template, method, convention, at, events (list) of every template."""
     rows = [
-        (r.name, r.method, (r.params or {}).get("convention"), (r.params or {}).get("at"),
-         list(r.events or []))
-        for r in conn.execute(sa.select(t.pob_templates))
+        (r["name"], r["method"], r["params"].get("convention"), r["params"].get("at"),
+         list(r["events"]))
+        for r in setup.templates(conn)
     ]  # fmt: skip
     schema: dict[str, pl.DataType | type[pl.DataType]] = {
         "pob_template": pl.String,

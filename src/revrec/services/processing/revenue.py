@@ -16,7 +16,6 @@ from revrec.services.processing.outcome import JobResult
 from revrec.store import lines as line_store
 from revrec.store import postings as posting_store
 from revrec.store import rules
-from revrec.store import schema as t
 from revrec.vocab import POLICIES
 
 
@@ -43,17 +42,8 @@ def _inputs(
     conn: sa.Connection, versions: pl.DataFrame, books: list[dict[str, object]], *, whole: bool
 ) -> engine.Inputs:
     ids = versions["line_id"].unique()
-    b, e = t.billings, t.events
-    billings = line_store.of_touched(
-        conn, sa.select(b.c.line_id, b.c.doc_date, b.c.amount), b.c.line_id, ids, whole=whole
-    )
-    events = line_store.of_touched(
-        conn,
-        sa.select(e.c.line_id, e.c.event_date, e.c.seq, e.c.action, e.c.kind, e.c.value_micro),
-        e.c.line_id,
-        ids,
-        whole=whole,
-    )
+    billings = line_store.touched_billings(conn, ids, whole=whole)
+    events = line_store.touched_events(conn, ids, whole=whole)
     open_periods = {str(bk["book"]): str(bk["open_period"]) for bk in books}
     return engine.Inputs(
         lines=versions.select(
