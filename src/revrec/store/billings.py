@@ -9,21 +9,14 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
+from revrec.store import bulk
 from revrec.store import schema as t
-from revrec.store.bulk import BATCH, among, analyze, read_frame, scratch
+from revrec.store.bulk import BATCH, among, analyze, scratch
 
 
 def stored_hashes(conn: sa.Connection, doc_line_ids: list[str]) -> pl.DataFrame:
-    """doc_line_id, _stored (its content hash) of the stored document lines among these."""
-    b = t.billings
-    some = conn.execute(sa.select(b.c.doc_line_id).limit(1)).first() is not None
-    return read_frame(
-        conn,
-        sa.select(b.c.doc_line_id, b.c.content_hash.label("_stored")).where(
-            among(conn, b.c.doc_line_id, doc_line_ids) if some else sa.false()
-        ),
-        {"doc_line_id": pl.String, "_stored": pl.String},
-    )
+    """doc_line_id, _stored (its content hash) of the stored rows among these."""
+    return bulk.stored_hashes(conn, t.billings, "doc_line_id", doc_line_ids)
 
 
 def documents(conn: sa.Connection, doc_line_ids: Iterable[str]) -> dict[str, dict[str, Any]]:

@@ -334,3 +334,17 @@ def _sql_type(dtype: Any) -> sa.types.TypeEngine[Any]:
     if dtype == pl.Date:
         return sa.Date()
     return sa.Text()
+
+
+def stored_hashes(conn: sa.Connection, table: sa.Table, key: str, keys: list[str]) -> pl.DataFrame:
+    """`key`, _stored (its content hash) of the rows of `table` whose key is among these; an
+    empty table is not searched (a lookup of a million keys in it is skipped)."""
+    column = table.c[key]
+    some = conn.execute(sa.select(column).limit(1)).first() is not None
+    return read_frame(
+        conn,
+        sa.select(column, table.c.content_hash.label("_stored")).where(
+            among(conn, column, keys) if some else sa.false()
+        ),
+        {key: pl.String, "_stored": pl.String},
+    )

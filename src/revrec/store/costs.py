@@ -5,20 +5,14 @@ from __future__ import annotations
 import polars as pl
 import sqlalchemy as sa
 
+from revrec.store import bulk
 from revrec.store import schema as t
-from revrec.store.bulk import among, insert_frame, read_frame
+from revrec.store.bulk import insert_frame
 
 
 def stored_hashes(conn: sa.Connection, cost_ids: list[str]) -> pl.DataFrame:
-    """cost_id, _stored (its content hash) of the stored costs among these."""
-    c = t.costs
-    return read_frame(
-        conn,
-        sa.select(c.c.cost_id, c.c.content_hash.label("_stored")).where(
-            among(conn, c.c.cost_id, cost_ids)
-        ),
-        {"cost_id": pl.String, "_stored": pl.String},
-    )
+    """cost_id, _stored (its content hash) of the stored rows among these."""
+    return bulk.stored_hashes(conn, t.costs, "cost_id", cost_ids)
 
 
 def add(conn: sa.Connection, costs: pl.DataFrame) -> None:

@@ -6,20 +6,14 @@ from __future__ import annotations
 import polars as pl
 import sqlalchemy as sa
 
+from revrec.store import bulk
 from revrec.store import schema as t
 from revrec.store.bulk import among, insert_frame, read_frame
 
 
 def stored_hashes(conn: sa.Connection, event_ids: list[str]) -> pl.DataFrame:
-    """event_id, _stored (its content hash) of the stored events among these."""
-    ev = t.events
-    return read_frame(
-        conn,
-        sa.select(ev.c.event_id, ev.c.content_hash.label("_stored")).where(
-            among(conn, ev.c.event_id, event_ids)
-        ),
-        {"event_id": pl.String, "_stored": pl.String},
-    )
+    """event_id, _stored (its content hash) of the stored rows among these."""
+    return bulk.stored_hashes(conn, t.events, "event_id", event_ids)
 
 
 def line_templates(conn: sa.Connection, line_ids: list[str]) -> pl.DataFrame:
