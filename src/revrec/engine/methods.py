@@ -22,17 +22,11 @@ TEMPLATE_SCHEMA = {
     "convention": pl.String,
     "at": pl.String,
 }
-OVERRIDE_SCHEMA = {"pob_template": pl.String, "method": pl.String}
 
 
 def templates(rows: list[tuple[str, str, str | None, str | None]]) -> pl.DataFrame:
     """A templates frame from (name, method, convention, at) tuples."""
     return pl.DataFrame(rows, schema=TEMPLATE_SCHEMA, orient="row")
-
-
-def overrides(methods: dict[str, str]) -> pl.DataFrame:
-    """A book's method overrides (template name -> method) as a frame."""
-    return pl.DataFrame(list(methods.items()), schema=OVERRIDE_SCHEMA, orient="row")
 
 
 def resolve(

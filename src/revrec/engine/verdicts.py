@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import polars as pl
 
-VERDICTS = ("accepted", "duplicate", "conflict", "failed")
-
 
 def verdicts(rows: pl.DataFrame, key: str, stored: pl.DataFrame, passes: pl.Expr) -> pl.DataFrame:
     """`rows` (in processing order, with `_content`) with `_verdict`: a key in the store makes

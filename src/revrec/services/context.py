@@ -6,7 +6,7 @@ job run times and postings of one command carry the same `now`. Services never r
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -18,7 +18,3 @@ class Context:
     user: str
     now: datetime
     book: str | None = None  # None: the primary book
-
-    def at(self, now: datetime) -> Context:
-        """The same context at another moment (a scheduler's next tick)."""
-        return replace(self, now=now)

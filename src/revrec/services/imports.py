@@ -17,12 +17,11 @@ from revrec.errors import InputError
 from revrec.imports import billings, costs, events, sales_orders
 from revrec.imports.files import file_sha256, read_upload
 from revrec.imports.mappings import Mapping, check_headers
-from revrec.imports.templates import PobTemplate, template_frame
 from revrec.imports.values import dates
 from revrec.services.mappings import get_mapping
 from revrec.services.setup import open_period
 from revrec.services.stage import status_counts
-from revrec.store import payloads
+from revrec.store import payloads, rules
 from revrec.store import setup as setup_store
 from revrec.store import stage as store
 from revrec.store.audit import record
@@ -60,15 +59,9 @@ class ImportSummary:
 
 
 def templates_frame(conn: sa.Connection) -> pl.DataFrame:
-    """The store's POB templates as the validators' frame."""
-    return template_frame(
-        tuple(
-            PobTemplate(
-                r["name"], r["method"], r["params"].get("convention"), r["params"].get("at")
-            )
-            for r in setup_store.templates(conn)
-        )
-    )
+    """The store's POB templates as the validators' and the engine's frame: pob_template,
+    method, convention, at."""
+    return rules.templates(conn).drop("events")
 
 
 def _validate(

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from revrec.calendar import parse_period
 from revrec.engine import run as engine
-from revrec.engine.methods import TEMPLATE_SCHEMA
+from revrec.services.imports import templates_frame
 from revrec.services.processing.outcome import JobResult
 from revrec.store import lines as line_store
 from revrec.store import postings as posting_store
@@ -67,7 +67,7 @@ def _inputs(
             schema=engine.OVERRIDE_SCHEMA,
             orient="row",
         ),
-        templates=rules.templates(conn).select(TEMPLATE_SCHEMA.keys()),
+        templates=templates_frame(conn),
         policies=rules.contract_policies(conn),
         default_policy=rules.setting(conn, "modification_policy") or POLICIES[0],
     )
