@@ -69,3 +69,8 @@ EVENT_ACTIONS = ("release", "hold", "remove_hold", "accelerate", "expire")
 HOLD_ACTIONS = ("hold", "remove_hold", "accelerate", "expire")
 PERCENT_KINDS = ("percent", "cumulative_percent")
 EVENT_KINDS = (*PERCENT_KINDS, "quantity")
+
+# The journal card's states, in the order of Transfer JE (SPEC §6).
+JOURNAL_STATES = ("draft", "approved", "transferred", "summarized")
+# A journal line's source (SPEC §6).
+JOURNAL_SOURCES = ("billing", "revenue", "reclass", "cost", "amortization")

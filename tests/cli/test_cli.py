@@ -41,7 +41,7 @@ def test_bench_json_shape(tmp_path):
     doc = json.loads(result.stdout)
     assert doc["lines"] == 3000
     assert set(doc) >= {"lines", "read_csv_s", "stages", "ratios", "peak_rss_mb"}
-    assert set(doc["stages"]) == {"prepare", "engine"}
+    assert set(doc["stages"]) == {"prepare", "engine", "journals"}
     expected = doc["stages"]["engine"] / doc["read_csv_s"]
     assert abs(doc["ratios"]["engine"] - expected) <= 0.001 * expected + 0.001
     assert doc["schedule_rows"] > doc["lines"]

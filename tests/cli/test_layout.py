@@ -24,8 +24,19 @@ AREAS = {
         ("jobs", "disable"),
         ("process",),
     },
-    "periods": {("period", "status")},
+    "periods": {("period", "status"), ("period", "close")},
+    "journals": {
+        ("je", "list"),
+        ("je", "show"),
+        ("je", "approve"),
+        ("je", "revoke"),
+        ("je", "transfer"),
+        ("je", "summarize"),
+        ("je", "export"),
+        ("report", "reconcile"),
+    },
     "lines": {("lines", "list"), ("lines", "show")},
+    "audit": {("audit", "list"), ("audit", "verify")},
     "tools": {("demo",), ("bench",)},
 }
 # What the CLI may import of revrec: services, itself, and what rendering needs.

@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 from revrec.engine import methods
 from revrec.engine import run as engine
+from revrec.engine.costs import COST_SCHEMA
+from revrec.engine.journals import ACCOUNT_SCHEMA, unbalanced
 
 MICRO = 1_000_000
 OPEN = 2024 * 12 + 5  # 2024-06
@@ -77,7 +79,7 @@ def line_versions(draw: st.DrawFn, contract: str, line: str, line_no: int, drive
 
 @st.composite
 def portfolios(draw: st.DrawFn) -> engine.Inputs:
-    lines, billings, events, stored, posted = [], [], [], [], []
+    lines, billings, events, stored, posted, costs = [], [], [], [], [], []
     for c in range(draw(st.integers(1, 6))):
         contract = f"C{c}"
         driven = draw(st.booleans()) and c % 3 == 2
@@ -103,6 +105,13 @@ def portfolios(draw: st.DrawFn) -> engine.Inputs:
                 events.append((line, draw(days), seq, "release", kind, value))
             if draw(st.integers(0, 4)) == 0:
                 events.append((line, draw(days), 9, draw(st.sampled_from(ACTIONS)), None, None))
+            if draw(st.integers(0, 3)) == 0:  # a contract cost on the line or its contract
+                costs.append(
+                    (f"K-{line}", None if draw(st.booleans()) else line, contract, "USD",
+                     draw(st.integers(-5_000, 500_000)), draw(st.integers(OPEN - 6, OPEN)),
+                     draw(days), *draw(st.sampled_from([("follow_revenue", None),
+                     ("straight_line", 7)])), draw(st.booleans()))
+                )  # fmt: skip
             posted.extend(
                 (book, line, period, draw(st.integers(-1_000, 900_000)))
                 for book in ("PRIMARY", "LOCAL")
@@ -126,6 +135,20 @@ def portfolios(draw: st.DrawFn) -> engine.Inputs:
         templates=TEMPLATES,
         policies=pl.DataFrame(policies, schema=engine.POLICY_SCHEMA, orient="row"),
         default_policy=draw(st.sampled_from(["catch_up", "prospective"])),
+        costs=pl.DataFrame(costs, schema=COST_SCHEMA, orient="row"),
+        accounts=pl.DataFrame(
+            [
+                ("", "default", "", role, code)
+                for role, code in (
+                    ("revenue", "4000"),
+                    ("deferred_revenue", "2400"),
+                    ("accounts_receivable", "1200"),
+                )
+            ]
+            + [("LOCAL", "template", "daily", "revenue", "4100")],
+            schema=ACCOUNT_SCHEMA,
+            orient="row",
+        ),
     )
 
 
@@ -145,6 +168,8 @@ def _part(inputs: engine.Inputs, contracts: set[str]) -> engine.Inputs:
         templates=inputs.templates,
         policies=inputs.policies.filter(keep),
         default_policy=inputs.default_policy,
+        costs=inputs.costs.filter(keep),
+        accounts=inputs.accounts,
     )
 
 
@@ -152,7 +177,9 @@ def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.sort(frame.columns, nulls_last=True)
 
 
-OUTPUTS = ("allocations", "schedules", "postings", "balances", "findings")
+OUTPUTS = (
+    "allocations", "schedules", "postings", "balances", "findings", "journal", "cost_postings",
+)  # fmt: skip
 
 
 @settings(max_examples=200)
@@ -171,6 +198,7 @@ def test_a_run_over_all_contracts_equals_the_runs_over_any_split(inputs, data):
         together = getattr(whole, name)
         apart = pl.concat([getattr(p, name) for p in parts])
         assert _sorted(together).equals(_sorted(apart)), name
+    assert unbalanced(whole.journal).height == 0  # every journal balances per currency
     # Every posting of the open period is in the whole run's schedule's reach: the schedule sums
     # to each allocated line's total in every book.
     totals = whole.schedules.group_by("book", "line_id").agg(pl.col("amount").sum())

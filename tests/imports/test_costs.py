@@ -49,7 +49,7 @@ def test_costs_good_rows_survive_and_every_problem_is_named():
         "contract_id", "amortization", "amortization_months", "expense_immediately", "duplicate",
     ]  # fmt: skip
     assert _errors(errors) == [
-        (5, "amortization_months", "0", "expected a whole number of months above 0"),
+        (5, "amortization_months", "0", "expected a whole number of months from 1 to 600"),
         (5, "amount", "5.001", "too many decimals: EUR allows 2"),
         (5, "cost_date", "2024-13-01", "not a day of the calendar"),
         (5, "cost_type", "", "a value is required"),
@@ -61,7 +61,7 @@ def test_costs_good_rows_survive_and_every_problem_is_named():
          "a value is required for straight_line amortization: a whole number of months"),
         (8, "amortization", "monthly",
          "unknown amortization 'monthly': expected one of follow_revenue, straight_line"),
-        (9, "amortization_months", "1.5", "expected a whole number of months above 0"),
+        (9, "amortization_months", "1.5", "expected a whole number of months from 1 to 600"),
     ]  # fmt: skip
 
 

@@ -135,8 +135,17 @@ def test_every_database_command_refuses_an_unknown_book(cli, tmp_path):
     mapping = tmp_path / "revrec.yaml"
     cli("mapping", "export", "revrec", "--type", "cost", "--output", mapping)
     arguments = {
+        ("audit", "list"): [],
+        ("audit", "verify"): [],
         ("import", "events"): [upload, "--event", "milestone"],
         ("import", "transactions"): [upload, "--type", "sales_order"],
+        ("je", "approve"): [],
+        ("je", "export"): [],
+        ("je", "list"): [],
+        ("je", "revoke"): [],
+        ("je", "show"): [],
+        ("je", "summarize"): [],
+        ("je", "transfer"): ["--output", tmp_path / "gl"],
         ("jobs", "disable"): ["transaction_import"],
         ("jobs", "enable"): ["transaction_import"],
         ("jobs", "list"): [],
@@ -146,8 +155,10 @@ def test_every_database_command_refuses_an_unknown_book(cli, tmp_path):
         ("mapping", "export"): ["revrec"],
         ("mapping", "import"): [mapping, "--name", "mine"],
         ("mapping", "list"): [],
+        ("period", "close"): ["--yes"],
         ("period", "status"): [],
         ("process",): [],
+        ("report", "reconcile"): [],
         ("setup", "load"): [EXAMPLES / "setup.yaml"],
         ("stage", "delete"): ["1", "--yes"],
         ("stage", "files"): [],

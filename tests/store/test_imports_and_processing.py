@@ -165,7 +165,8 @@ def test_a_future_row_waits_until_its_period_opens(cli, tmp_path):
     assert postings(cli.url) == {}
     engine = db.engine(cli.url)
     with engine.begin() as conn:
-        assert open_next_period(conn, user="test") == "2024-04"
+        opened = open_next_period(conn, user="test", now=datetime(2024, 4, 1, tzinfo=UTC))
+        assert opened == "2024-04"
     run(engine, user="test", now=datetime(2024, 4, 2, tzinfo=UTC))
     engine.dispose()
     # 3,000.00 over April..June (91 days); April has 30: 3,000.00 x 30 / 91 = 989.01.
@@ -192,7 +193,7 @@ def _modify(cli, tmp_path, policy):
     engine = db.engine(cli.url)
     for _ in range(3):  # close January, February, March
         with engine.begin() as conn:
-            open_next_period(conn, user="test")
+            open_next_period(conn, user="test", now=datetime(2024, 4, 1, tzinfo=UTC))
         cli("process")
     engine.dispose()
     heads = [*SO_HEADS, "modification_date"]

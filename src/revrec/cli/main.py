@@ -11,11 +11,22 @@ from typing import Annotated, Any
 
 import typer
 
-from revrec.cli.commands import imports, jobs, lines, mappings, periods, setup, stage, tools
+from revrec.cli.commands import (
+    audit,
+    imports,
+    jobs,
+    journals,
+    lines,
+    mappings,
+    periods,
+    setup,
+    stage,
+    tools,
+)
 from revrec.cli.options import Options
 from revrec.errors import RevrecError
 
-AREAS = (setup, mappings, imports, stage, jobs, periods, lines, tools)
+AREAS = (setup, mappings, imports, stage, jobs, periods, journals, lines, audit, tools)
 
 app = typer.Typer(
     no_args_is_help=True,

@@ -7,11 +7,12 @@ Pure: frames in, frames out; no I/O, clock, database or threads of its own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
-from revrec.engine import methods
+from revrec.engine import costs as cost_rules
+from revrec.engine import journals, methods, month_end
 from revrec.engine.allocation import allocate
 from revrec.engine.balances import BALANCE_COLUMNS, balances
 from revrec.engine.modifications import SEGMENT_SCHEMA, effective_schedule, prospective_chain
@@ -26,6 +27,7 @@ LINE_SCHEMA = {
     "currency": pl.String,
     "billing_driven": pl.Boolean,
     "line_no": pl.Int64,
+    "item_code": pl.String,
     "pob_template": pl.String,  # null: recognized by its schedule_type (billing-driven)
     "schedule_type": pl.String,
     "amount": pl.Int64,
@@ -40,6 +42,9 @@ LINE_SCHEMA = {
 }
 ALLOCATION_SCHEMA = {"line_id": pl.String, "version": pl.Int64, "allocated": pl.Int64}
 BILLING_SCHEMA = {"line_id": pl.String, "doc_date": pl.Date, "amount": pl.Int64}
+# A billing's document columns for its journal lines; when absent: the doc date's month, INV or
+# CM by sign, and an id made of the line, date and amount.
+BILLING_DOC_SCHEMA = {"doc_line_id": pl.String, "doc_type": pl.String, "period": pl.Int64}
 EVENT_SCHEMA = {
     "line_id": pl.String,
     "event_date": pl.Date,
@@ -75,6 +80,15 @@ class Inputs:
     templates: pl.DataFrame  # methods.TEMPLATE_SCHEMA
     policies: pl.DataFrame  # POLICY_SCHEMA: contract modification policies
     default_policy: str = POLICIES[0]
+    costs: pl.DataFrame = field(  # costs.COST_SCHEMA: the contracts' costs
+        default_factory=lambda: pl.DataFrame(schema=cost_rules.COST_SCHEMA)
+    )
+    posted_costs: pl.DataFrame = field(  # costs.COST_POSTING_SCHEMA of closed periods
+        default_factory=lambda: pl.DataFrame(schema=cost_rules.COST_POSTING_SCHEMA)
+    )
+    accounts: pl.DataFrame = field(  # journals.ACCOUNT_SCHEMA: GL codes per book and scope
+        default_factory=lambda: pl.DataFrame(schema=journals.ACCOUNT_SCHEMA)
+    )
 
 
 @dataclass(frozen=True)
@@ -84,6 +98,8 @@ class Outputs:
     postings: pl.DataFrame  # POSTING_SCHEMA: the open period's posting of each book
     balances: pl.DataFrame  # BALANCE_KEYS, billed, recognized, allocated and §5.1 balances
     findings: pl.DataFrame  # FINDING_SCHEMA: what could not be done, as data
+    journal: pl.DataFrame  # journals.JOURNAL_SCHEMA: each book's open-period journal lines
+    cost_postings: pl.DataFrame  # costs.COST_POSTING_SCHEMA: each book's open-period costs
 
 
 def run(inputs: Inputs) -> Outputs:
@@ -109,13 +125,87 @@ def run(inputs: Inputs) -> Outputs:
         schedules.append(rows.select(pl.lit(book).alias("book"), pl.all()))
         postings.append(_open_posting(rows, inputs.posted, book, open_period))
     posted = _frames(postings, POSTING_SCHEMA)
+    scheduled = _frames(schedules, POSTING_SCHEMA)
+    balanced = _balances(inputs, allocated, posted)
+    journal, costs, found = _month_end(inputs, allocated, scheduled, posted, balanced)
     return Outputs(
         allocations=allocated.select(ALLOCATION_SCHEMA.keys()),
-        schedules=_frames(schedules, POSTING_SCHEMA),
+        schedules=scheduled,
         postings=posted,
-        balances=_balances(inputs, allocated, posted),
-        findings=pl.concat(findings),
+        balances=balanced,
+        findings=pl.concat([*findings, found]),
+        journal=journal,
+        cost_postings=costs,
     )
+
+
+def _month_end(
+    inputs: Inputs,
+    allocated: pl.DataFrame,
+    schedules: pl.DataFrame,
+    postings: pl.DataFrame,
+    balances: pl.DataFrame,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(each book's open-period journal, cost postings, findings) of the run's contracts."""
+    lines = allocated.select(month_end.LINE_KEYS)
+    costs = inputs.costs.join(lines.select("contract_id").unique(), on="contract_id", how="semi")
+    cost_posted, cost_found = month_end.cost_postings(
+        costs, inputs.posted_costs, schedules, lines, inputs.books
+    )
+    billings = _documented(inputs.billings)
+    parts = [pl.DataFrame(schema=journals.JOURNAL_SCHEMA)]
+    for book, open_period in inputs.books.select("book", "open_period").iter_rows():
+        parts.append(
+            month_end.journal(
+                book,
+                open_period,
+                lines=lines,
+                billings=billings,
+                postings=postings,
+                posted=inputs.posted,
+                balances=balances,
+                costs=costs,
+                cost_posted=cost_posted,
+                accounts=inputs.accounts,
+            )
+        )
+    journal = pl.concat(parts)
+    owners = costs.select("cost_id", "contract_id")
+    found = pl.concat(
+        [
+            cost_found.join(owners, on="cost_id", how="left").select(
+                pl.lit(None, dtype=pl.String).alias("book"),
+                "contract_id",
+                pl.lit(None, dtype=pl.String).alias("line_id"),
+                ("cost " + pl.col("cost_id") + ": " + pl.col("message")).alias("message"),
+            ),
+            journals.unbalanced(journal).select(
+                "book",
+                pl.lit(None, dtype=pl.String).alias("contract_id"),
+                pl.lit(None, dtype=pl.String).alias("line_id"),
+                pl.format(
+                    "journal {} {} does not balance: debit {}, credit {}",
+                    "currency",
+                    "period",
+                    "debit",
+                    "credit",
+                ).alias("message"),
+            ),
+        ]
+    ).cast(FINDING_SCHEMA)  # type: ignore[arg-type]
+    return journal, cost_posted, found
+
+
+def _documented(billings: pl.DataFrame) -> pl.DataFrame:
+    """Billings with their document columns (BILLING_DOC_SCHEMA), defaulted when absent."""
+    month = pl.col("doc_date").dt.year().cast(pl.Int64) * 12 + pl.col("doc_date").dt.month() - 1
+    defaults = {
+        "doc_line_id": pl.format("{}:{}:{}", "line_id", "doc_date", "amount"),
+        "doc_type": pl.when(pl.col("amount") < 0).then(pl.lit("CM")).otherwise(pl.lit("INV")),
+        "period": month.cast(pl.Int64),
+    }
+    missing = [expr.alias(name) for name, expr in defaults.items() if name not in billings.columns]
+    return billings.with_columns(missing).cast(BILLING_DOC_SCHEMA)  # type: ignore[arg-type]
 
 
 def _frames(parts: list[pl.DataFrame], schema: dict[str, type[pl.DataType]]) -> pl.DataFrame:

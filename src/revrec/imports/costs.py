@@ -25,6 +25,7 @@ from revrec.imports.values import dates, minor_units
 from revrec.vocab import AMORTIZATIONS
 
 ATTRIBUTES = KNOWN["cost"]
+MAX_MONTHS = 600  # 50 years: straight-line amortization writes one row per month
 OUTPUT = (
     "line", "cost_id", "cost_type", "amount", "currency", "cost_date", "so_line_id",
     "contract_id", "amortization", "amortization_months", "expense_immediately", "duplicate",
@@ -76,9 +77,9 @@ def to_costs(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         .then(pl.lit("amortization_months is used only with amortization straight_line"))
         .when(
             pl.col("amortization_months").is_not_null()
-            & ~(pl.col("_months") > 0).fill_null(value=False)
+            & ~pl.col("_months").is_between(1, MAX_MONTHS).fill_null(value=False)
         )
-        .then(pl.lit("expected a whole number of months above 0")),
+        .then(pl.lit(f"expected a whole number of months from 1 to {MAX_MONTHS}")),
         "expense_immediately": expense_err,
     }
     good, errors = check(frame, checks)

@@ -16,6 +16,7 @@ from typing import TypeVar
 
 import polars as pl
 
+from revrec.engine import journals
 from revrec.engine.allocation import allocate
 from revrec.engine.schedules import schedule
 from revrec.imports.sales_orders import to_lines
@@ -179,6 +180,8 @@ def run(n: int, folder: Path, progress: Callable[[str], None] = lambda _: None) 
     events = milestone_events(allocated)
     rows, _ = schedule(segments, events=events)
     stages["engine"] = time.perf_counter() - began
+    progress("writing the busiest month's journal")
+    _timed(stages, "journals", lambda: busiest_journal(allocated, rows))
     read_s = stages.pop("read_csv")
     return BenchResult(
         lines=lines.height,
@@ -187,6 +190,45 @@ def run(n: int, folder: Path, progress: Callable[[str], None] = lambda _: None) 
         schedule_rows=rows.height,
         peak_rss_mb=_peak_rss_mb(),
     )
+
+
+def busiest_journal(allocated: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
+    """The journal of the month with the most schedule rows, as if every line were invoiced in
+    full that month (one INV per line, 1M billing entries for 1M lines), with that month's
+    revenue and each contract's reclass."""
+    period = rows.group_by("period").len().sort("len", "period", descending=True)["period"][0]
+    keys = allocated.select("line_id", "contract_id", "currency", "item_code", "pob_template")
+    revenue = rows.filter(pl.col("period") == period).join(keys, on="line_id", how="inner")
+    billings = allocated.select(
+        pl.col("line_id").alias("doc_line_id"), pl.lit("INV").alias("doc_type"), "line_id",
+        "contract_id", "currency", "item_code", "pob_template", pl.col("allocated").alias("amount"),
+    )  # fmt: skip
+    signed = pl.concat(
+        [
+            revenue.select("contract_id", "currency", "amount"),
+            billings.select("contract_id", "currency", (-pl.col("amount")).alias("amount")),
+        ]
+    )
+    reclass = (
+        signed.group_by("contract_id", "currency")
+        .agg(pl.col("amount").sum())
+        .select(
+            "contract_id",
+            "currency",
+            pl.lit(0, dtype=pl.Int64).alias("asset_before"),
+            pl.max_horizontal("amount", pl.lit(0, dtype=pl.Int64)).alias("asset_after"),
+        )
+    )
+    accounts = pl.DataFrame(
+        [("", "default", "", role, code) for role, code in
+         (("accounts_receivable", "1200"), ("deferred_revenue", "2400"),
+          ("contract_asset", "1300"), ("revenue", "4000"))],
+        schema=journals.ACCOUNT_SCHEMA, orient="row",
+    )  # fmt: skip
+    return journals.journal_lines(
+        book="PRIMARY", period=period, billings=billings, revenue=revenue, reclass=reclass,
+        costs=pl.DataFrame(schema=journals.COSTS_SCHEMA), accounts=accounts,
+    )  # fmt: skip
 
 
 RECURLY_HEADS = (
@@ -262,7 +304,7 @@ def run_store(
     now = datetime.now(UTC)
     with engine.begin() as conn:
         setup_service.init(conn, today=now.date(), first_period="2024-03", currency="USD",
-                           user="bench")  # fmt: skip
+                           user="bench", now=now)  # fmt: skip
     progress("importing")
     began = time.perf_counter()
     with engine.begin() as conn:
@@ -275,6 +317,31 @@ def run_store(
     began = time.perf_counter()
     process.run(engine, user="bench", now=now)
     stages["process"] = time.perf_counter() - began
+    _month_end(engine, folder, now, stages, progress)
     engine.dispose()
     return BenchResult(lines=n, read_csv_s=stages.pop("read_csv"), stages=stages,
                        peak_rss_mb=_peak_rss_mb())  # fmt: skip
+
+
+def _month_end(
+    engine: object,
+    folder: Path,
+    now: object,
+    stages: dict[str, float],
+    progress: Callable[[str], None],
+) -> None:
+    """Approve, transfer, summarize and close the processed period (the close includes the
+    new period's processing run over every line)."""
+    from revrec.services import close, journals  # noqa: PLC0415
+    from revrec.services.context import Context  # noqa: PLC0415
+
+    ctx = Context(engine=engine, user="bench", now=now)  # type: ignore[arg-type]
+    steps: list[tuple[str, Callable[[], object]]] = [
+        ("approve", lambda: journals.approve(ctx)),
+        ("transfer", lambda: journals.transfer(ctx, folder=folder / "gl-export")),
+        ("summarize", lambda: journals.summarize(ctx)),
+        ("close", lambda: close.close(ctx)),
+    ]
+    for name, step in steps:
+        progress(name)
+        _timed(stages, name, step)

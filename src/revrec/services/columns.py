@@ -68,3 +68,25 @@ BENCH_COLUMNS: Columns = {
     "seconds": pl.Float64,
     "ratio_to_read_csv": pl.Float64,
 }
+JOURNAL_COLUMNS: Columns = {
+    "book": pl.String,
+    "period": pl.String,
+    "state": pl.String,
+    "debit": pl.String,
+    "credit": pl.String,
+    "currency": pl.String,
+    "lines": pl.Int64,
+}
+CHECK_COLUMNS: Columns = {
+    "name": pl.String,
+    "currency": pl.String,
+    "left": pl.String,
+    "right": pl.String,
+    "pass": pl.Boolean,
+}
+CHECKLIST_COLUMNS: Columns = {
+    "name": pl.String,
+    "ok": pl.Boolean,
+    "detail": pl.String,
+    "warning": pl.Boolean,
+}

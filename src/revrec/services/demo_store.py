@@ -37,7 +37,7 @@ def load_demo(engine: sa.Engine, *, user: str, now: datetime) -> None:
     folder = examples_folder()
     with engine.begin() as conn:
         document = yaml.safe_load((folder / "setup.yaml").read_text(encoding="utf-8"))
-        setup_service.load(conn, document, user=user)
+        setup_service.load(conn, document, user=user, now=now)
     for name, upload_type, mapping, event in IMPORTS:
         with engine.begin() as conn:
             import_file(

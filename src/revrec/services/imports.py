@@ -114,7 +114,21 @@ def import_file(
             notes=["the same file was imported before: nothing changed"],
         )
     summary = _stage_file(conn, path, upload_type, mapping, event_name, display, digest, user, now)
-    record(conn, user, "import", f"file:{summary.file_id}", None, summary.counts())
+    record(
+        conn,
+        user=user,
+        now=now,
+        action="import.file",
+        entity=f"file:{summary.file_id}",
+        before=None,
+        after={
+            **summary.counts(),
+            "upload_type": upload_type,
+            "mapping": mapping_name,
+            "event": event_name,
+            "sha256": digest,
+        },
+    )
     return summary
 
 

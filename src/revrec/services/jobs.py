@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,7 +29,7 @@ def list_jobs(conn: sa.Connection) -> list[dict[str, Any]]:
     ]
 
 
-def set_active(conn: sa.Connection, name: str, active: bool, *, user: str) -> None:
+def set_active(conn: sa.Connection, name: str, active: bool, *, user: str, now: datetime) -> None:
     before = store.active(conn, name)
     if before is None:
         names = store.names(conn)
@@ -36,9 +37,10 @@ def set_active(conn: sa.Connection, name: str, active: bool, *, user: str) -> No
     store.set_active(conn, name, active)
     record(
         conn,
-        user,
-        "job.enable" if active else "job.disable",
-        f"job:{name}",
-        {"active": before},
-        {"active": active},
+        user=user,
+        now=now,
+        action="job.enable" if active else "job.disable",
+        entity=f"job:{name}",
+        before={"active": before},
+        after={"active": active},
     )

@@ -7,6 +7,7 @@ the one function `parse_mapping`. The shipped mappings are never replaced.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,12 @@ def save_mapping(conn: sa.Connection, mapping: Mapping) -> None:
     store.replace(conn, mapping.name, mapping.upload_type, to_rows(mapping))
 
 
+def find_stored(conn: sa.Connection, name: str, upload_type: str) -> Mapping | None:
+    """The user mapping stored under a name for an upload type (None when there is none)."""
+    found = [m for m in from_rows(store.rows(conn, name)) if m.upload_type == upload_type]
+    return found[0] if found else None
+
+
 def parse_mapping(entry: Any) -> Mapping:
     """One mapping of a setup or mapping file (plain YAML data), checked to work: its keys, types
     and names (`from_dict`), the attributes its upload type needs (`check_complete`), and that
@@ -71,8 +78,9 @@ def _check_fits(mapping: Mapping) -> None:
             )
 
 
-def load_mappings(conn: sa.Connection, value: Any) -> int:
-    """The `mappings` section of a setup file: each mapping created or replaced."""
+def load_mappings(conn: sa.Connection, value: Any, *, user: str, now: datetime) -> int:
+    """The `mappings` section of a setup file: each mapping created or replaced (audit-logged
+    as `mapping.load` when it changes, with the part before and after)."""
     if not isinstance(value, list):
         raise InputError("setup key 'mappings' must be a list of mappings")
     mappings = [parse_mapping(entry) for entry in value]
@@ -85,7 +93,19 @@ def load_mappings(conn: sa.Connection, value: Any) -> int:
                 "give your mapping another name"
             )
     for mapping in mappings:
+        before = find_stored(conn, mapping.name, mapping.upload_type)
+        if before == mapping:
+            continue
         save_mapping(conn, mapping)
+        record(
+            conn,
+            user=user,
+            now=now,
+            action="mapping.load",
+            entity=f"mapping:{mapping.name}:{mapping.upload_type}",
+            before=None if before is None else to_dict(before),
+            after=to_dict(mapping),
+        )
     return len(value)
 
 
@@ -224,7 +244,7 @@ def _mapping_of(document: Any, name: str | None) -> list[Mapping]:
 
 
 def import_mapping_file(
-    conn: sa.Connection, path: Path, *, name: str | None = None, user: str
+    conn: sa.Connection, path: Path, *, name: str | None = None, user: str, now: datetime
 ) -> MappingImport:
     """Create or replace, per upload type, the user mapping of a mapping file (audit-logged).
     A part stored exactly as in the file is left alone, so re-importing changes nothing."""
@@ -242,11 +262,12 @@ def import_mapping_file(
         save_mapping(conn, mapping)
         record(
             conn,
-            user,
-            "mapping.import",
-            f"mapping:{mapping.name}:{mapping.upload_type}",
-            None if before is None else to_dict(before),
-            to_dict(mapping),
+            user=user,
+            now=now,
+            action="mapping.import",
+            entity=f"mapping:{mapping.name}:{mapping.upload_type}",
+            before=None if before is None else to_dict(before),
+            after=to_dict(mapping),
         )
         done["created" if before is None else "replaced"].append(mapping.upload_type)
     return MappingImport(

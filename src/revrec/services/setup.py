@@ -29,6 +29,7 @@ ACCOUNT_ROLES = (
     "contract_cost_asset",
     "contract_cost_expense",
     "billing_clearing",
+    "cost_clearing",
 )
 DEFAULT_ACCOUNTS = {
     "accounts_receivable": "1200",
@@ -38,6 +39,7 @@ DEFAULT_ACCOUNTS = {
     "contract_cost_asset": "1500",
     "contract_cost_expense": "6100",
     "billing_clearing": "1250",
+    "cost_clearing": "2150",
 }
 PRIMARY = "PRIMARY"
 
@@ -70,6 +72,7 @@ def init(
     first_period: str | None,
     currency: str,
     user: str,
+    now: datetime,
     default_period: str | None = None,
 ) -> InitResult:
     """Create the primary book, its first open period, default accounts, templates and jobs.
@@ -96,7 +99,16 @@ def init(
         store.save_template(conn, template.name, template.method, params, list(template.events))
     job_store.add(conn, JOBS, every="1h")
     store.set_setting(conn, "modification_policy", POLICIES[0])
-    record(conn, user, "init", f"book:{PRIMARY}", None, {"open_period": period})
+    record(
+        conn,
+        user=user,
+        now=now,
+        action="setup.init",
+        entity=f"book:{PRIMARY}",
+        before=None,
+        after={"book": PRIMARY, "currency": currency, "open_period": period},
+        period=period,
+    )
     return InitResult(PRIMARY, period, created=True)
 
 
@@ -116,7 +128,9 @@ def check_book(conn: sa.Connection, book: str) -> str:
     return book
 
 
-def load(conn: sa.Connection, document: dict[str, Any], *, user: str) -> dict[str, int]:
+def load(
+    conn: sa.Connection, document: dict[str, Any], *, user: str, now: datetime
+) -> dict[str, int]:
     """Apply a setup document (the YAML of SPEC §2.1); returns counts per section."""
     if not isinstance(document, dict):
         raise InputError("a setup file is a YAML mapping with keys such as books, pob_templates")
@@ -149,8 +163,8 @@ def load(conn: sa.Connection, document: dict[str, Any], *, user: str) -> dict[st
     if "mappings" in document and document["mappings"] is not None:
         from revrec.services.mappings import load_mappings  # noqa: PLC0415 - optional section
 
-        counts["mappings"] = load_mappings(conn, document["mappings"])
-    record(conn, user, "setup.load", "setup", None, counts)
+        counts["mappings"] = load_mappings(conn, document["mappings"], user=user, now=now)
+    record(conn, user=user, now=now, action="setup.load", entity="setup", before=None, after=counts)
     return counts
 
 

@@ -192,10 +192,11 @@ def delete_rows(conn: sa.Connection, row_ids: list[int], *, user: str, now: date
     for row_id, status in found.items():
         record(
             conn,
-            user,
-            "stage.delete",
-            f"stage_row:{row_id}",
-            {"status": status},
-            {"status": "deleted"},
+            user=user,
+            now=now,
+            action="stage.delete",
+            entity=f"stage_row:{row_id}",
+            before={"status": status},
+            after={"status": "deleted"},
         )
     return len(found)

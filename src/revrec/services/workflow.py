@@ -53,6 +53,7 @@ def init(
             default_period=default_period,
             currency=currency,
             user=ctx.user,
+            now=ctx.now,
         )
     if demo:
         demo_store.load_demo(ctx.engine, user=ctx.user, now=ctx.now)
@@ -70,7 +71,7 @@ def read_setup(path: Path) -> Any:
 def load_setup(ctx: Context, document: Any) -> dict[str, int]:
     """Apply a setup document in one transaction; the counts per section."""
     with ctx.engine.begin() as conn:
-        return setup.load(conn, document, user=ctx.user)
+        return setup.load(conn, document, user=ctx.user, now=ctx.now)
 
 
 def check_file(path: Path) -> None:

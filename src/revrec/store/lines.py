@@ -51,8 +51,9 @@ def of_touched(
 
 
 _VERSION_COLUMNS = (
-    "line_id", "version", "contract_id", "line_no", "pob_template", "amount", "quantity_micro",
-    "ssp_unit", "exclude", "residual", "start", "end", "effective_date", "modification_policy",
+    "line_id", "version", "contract_id", "line_no", "item_code", "pob_template", "amount",
+    "quantity_micro", "ssp_unit", "exclude", "residual", "start", "end", "effective_date",
+    "modification_policy",
 )  # fmt: skip
 
 
@@ -210,9 +211,12 @@ def touch_every_line(conn: sa.Connection) -> None:
 
 
 def touched_billings(conn: sa.Connection, keep: pl.Series, *, whole: bool) -> pl.DataFrame:
-    """line_id, doc_date, amount (signed) of the billings of these touched lines."""
+    """line_id, doc_line_id, doc_type, doc_date, period, amount (signed) of the billings of these
+    touched lines."""
     b = t.billings
-    query = sa.select(b.c.line_id, b.c.doc_date, b.c.amount)
+    query = sa.select(
+        b.c.line_id, b.c.doc_line_id, b.c.doc_type, b.c.doc_date, b.c.period, b.c.amount
+    )
     return of_touched(conn, query, b.c.line_id, keep, whole=whole)
 
 
@@ -221,3 +225,36 @@ def touched_events(conn: sa.Connection, keep: pl.Series, *, whole: bool) -> pl.D
     e = t.events
     query = sa.select(e.c.line_id, e.c.event_date, e.c.seq, e.c.action, e.c.kind, e.c.value_micro)
     return of_touched(conn, query, e.c.line_id, keep, whole=whole)
+
+
+def touched_costs(conn: sa.Connection, contract_ids: list[str]) -> pl.DataFrame:
+    """The contract costs of these contracts (cost_id, line_id, contract_id, currency, amount,
+    period, cost_date, amortization, amortization_months, expense_immediately)."""
+    k = t.costs
+    query = sa.select(
+        k.c.cost_id, k.c.line_id, k.c.contract_id, k.c.currency, k.c.amount, k.c.period,
+        k.c.cost_date, k.c.amortization, k.c.amortization_months, k.c.expense_immediately,
+    ).where(among(conn, k.c.contract_id, contract_ids))  # fmt: skip
+    if conn.execute(sa.select(k.c.cost_id).limit(1)).first() is None:
+        query = query.where(sa.false())
+    return read_frame(conn, query).with_columns(pl.col("cost_date").cast(pl.Date))
+
+
+def touch_contracts(conn: sa.Connection, contract_ids: list[str]) -> None:
+    """Every line of these contracts is touched (a cost arrived on the contract)."""
+    if not contract_ids:
+        return
+    lv = t.line_versions
+    pairs = read_frame(
+        conn,
+        sa.select(lv.c.line_id, lv.c.contract_id)
+        .distinct()
+        .where(among(conn, lv.c.contract_id, contract_ids)),
+    )
+    mark_touched(conn, pairs)
+
+
+def touched_count(conn: sa.Connection) -> int:
+    """How many lines wait for the next revenue run."""
+    d = t.dirty_lines
+    return int(conn.execute(sa.select(sa.func.count()).select_from(d)).scalar() or 0)

@@ -39,3 +39,16 @@ def release_future_rows(conn: sa.Connection, through: str) -> None:
         .where((s.c.status == "future") & (s.c.period <= through))
         .values(status="pending")
     )
+
+
+def close_open(conn: sa.Connection, book: str, period: str) -> bool:
+    """The book's period goes from open to closed, only if it is still open: False when another
+    run closed it first (a conditional update: on PostgreSQL the second run waits for the
+    first's row lock, then finds nothing to update)."""
+    p = t.periods
+    done = conn.execute(
+        p.update()
+        .where((p.c.book == book) & (p.c.period == period) & (p.c.status == "open"))
+        .values(status="closed")
+    )
+    return done.rowcount == 1

@@ -74,3 +74,11 @@ def ssp_table(conn: sa.Connection) -> pl.DataFrame:
             "valid_to": pl.Date,
         },
     )
+
+
+def accounts(conn: sa.Connection) -> pl.DataFrame:
+    """book ('' = every book), scope (default, template, item), scope_key, role, gl_code."""
+    a = t.accounts
+    rows = conn.execute(sa.select(a.c.book, a.c.scope, a.c.scope_key, a.c.role, a.c.gl_code)).all()
+    schema = dict.fromkeys(("book", "scope", "scope_key", "role", "gl_code"), pl.String)
+    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")

@@ -269,14 +269,86 @@ postings = sa.Table(
     sa.Column("amount", sa.BigInteger, nullable=False),
 )
 
+# Contract cost postings per book, cost, period and kind (capitalize, amortize, expense): what
+# closed periods posted (never rewritten) and the open period's (replaced by each revenue run).
+cost_postings = sa.Table(
+    "cost_postings",
+    metadata,
+    sa.Column("book", sa.String(64), primary_key=True),
+    sa.Column("cost_id", sa.String(128), primary_key=True),
+    sa.Column("period", sa.String(7), primary_key=True),
+    sa.Column("kind", sa.String(12), primary_key=True),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+)
+
+# The journal card of a book and period (SPEC §6): draft -> approved -> transferred ->
+# summarized, who moved it when, and the GL export files with their SHA-256.
+journals = sa.Table(
+    "journals",
+    metadata,
+    sa.Column("book", sa.String(64), primary_key=True),
+    sa.Column("period", sa.String(7), primary_key=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("approved_by", sa.String(64)),
+    sa.Column("approved_at", sa.DateTime(timezone=True)),
+    sa.Column("transferred_by", sa.String(64)),
+    sa.Column("transferred_at", sa.DateTime(timezone=True)),
+    sa.Column("summarized_by", sa.String(64)),
+    sa.Column("summarized_at", sa.DateTime(timezone=True)),
+    sa.Column("summary_file", sa.Text),
+    sa.Column("summary_sha256", sa.String(64)),
+    sa.Column("detail_file", sa.Text),
+    sa.Column("detail_sha256", sa.String(64)),
+)
+
+# Journal lines per book and period (SPEC §6); the open period's lines of a contract are replaced
+# by each revenue run while the journal is a draft; a closed period's are never written.
+journal_lines = sa.Table(
+    "journal_lines",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("book", sa.String(64), nullable=False),
+    sa.Column("period", sa.String(7), nullable=False),
+    sa.Column("account", sa.String(32), nullable=False),  # the account role
+    sa.Column("gl_code", sa.String(64)),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("debit", sa.BigInteger, nullable=False),
+    sa.Column("credit", sa.BigInteger, nullable=False),
+    sa.Column("contract_id", sa.String(128), nullable=False),
+    sa.Column("line_id", sa.String(128)),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("source_id", sa.String(128), nullable=False),
+    sa.Index("ix_journal_lines_book_period_contract", "book", "period", "contract_id"),
+)
+
+# Balances by account stored when a journal is summarized: the period's debits and credits and
+# the closing balance (debit - credit through the period): the subledger's trial balance.
+account_balances = sa.Table(
+    "account_balances",
+    metadata,
+    sa.Column("book", sa.String(64), primary_key=True),
+    sa.Column("period", sa.String(7), primary_key=True),
+    sa.Column("account", sa.String(32), primary_key=True),
+    sa.Column("gl_code", sa.String(64), primary_key=True),
+    sa.Column("currency", sa.String(3), primary_key=True),
+    sa.Column("debit", sa.BigInteger, nullable=False),
+    sa.Column("credit", sa.BigInteger, nullable=False),
+    sa.Column("balance", sa.BigInteger, nullable=False),
+)
+
 audit_log = sa.Table(
     "audit_log",
     metadata,
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
     sa.Column("user", sa.String(64), nullable=False),
     sa.Column("action", sa.String(64), nullable=False),
     sa.Column("entity", sa.String(255), nullable=False),
     sa.Column("before", sa.Text),
     sa.Column("after", sa.Text),
+    # The accounting period the entry concerns, when it concerns one (a close, a journal, a run).
+    sa.Column("period", sa.String(7)),
+    # The hash chain (store.audit): the previous entry's hash, and this entry's.
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
 )

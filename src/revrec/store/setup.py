@@ -146,3 +146,24 @@ def set_setting(conn: sa.Connection, key: str, value: str) -> None:
     s = t.settings
     conn.execute(s.delete().where(s.c.key == key))
     conn.execute(s.insert().values(key=key, value=value))
+
+
+def book_currency(conn: sa.Connection, book: str) -> str:
+    b = t.books
+    return str(conn.execute(sa.select(b.c.currency).where(b.c.name == book)).scalar_one())
+
+
+def dependent_books(conn: sa.Connection) -> list[str]:
+    """The primary book and every secondary book not marked independent, primary first."""
+    b = t.books
+    rows = conn.execute(
+        sa.select(b.c.name)
+        .where(b.c.is_primary | ~b.c.independent)
+        .order_by(b.c.is_primary.desc(), b.c.name)
+    ).all()
+    return [str(r[0]) for r in rows]
+
+
+def is_independent(conn: sa.Connection, book: str) -> bool:
+    b = t.books
+    return bool(conn.execute(sa.select(b.c.independent).where(b.c.name == book)).scalar())

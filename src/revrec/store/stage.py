@@ -171,3 +171,13 @@ def newest_status(conn: sa.Connection, key: str, among: Iterable[str]) -> str | 
     query = sa.select(s.c.status).where((s.c.key == key) & s.c.status.in_(list(among)))
     found = conn.execute(query.order_by(s.c.row_id.desc())).scalar()
     return None if found is None else str(found)
+
+
+def status_count(conn: sa.Connection, status: str, *, through: str | None = None) -> int:
+    """How many stage rows have this status (of periods through `through`, when given; a row
+    with no period yet counts)."""
+    s = t.stage_rows
+    query = sa.select(sa.func.count()).select_from(s).where(s.c.status == status)
+    if through is not None:
+        query = query.where(s.c.period.is_(None) | (s.c.period <= through))
+    return int(conn.execute(query).scalar() or 0)

@@ -69,7 +69,7 @@ def _set_active(cli: typer.Context, name: str, *, active: bool) -> None:
 
     ctx = context(cli)
     with ctx.engine.begin() as conn:
-        jobs.set_active(conn, name, active=active, user=ctx.user)
+        jobs.set_active(conn, name, active=active, user=ctx.user, now=ctx.now)
 
 
 def process(cli: typer.Context, fmt: FormatOption = Format.table) -> None:

@@ -66,7 +66,7 @@ def mapping_import(
 
     ctx = context(cli)
     with ctx.engine.begin() as conn:
-        result = mappings.import_mapping_file(conn, file, name=name, user=ctx.user)
+        result = mappings.import_mapping_file(conn, file, name=name, user=ctx.user, now=ctx.now)
     if fmt is Format.json:
         render.emit_json(result.as_json())
     elif not result.changed:

@@ -30,31 +30,75 @@ def apply(conn: sa.Connection, rows: pl.DataFrame, open_name: str, outcome: Outc
     outcome.fail_all(errors)
     if good.height == 0:
         return
-    good = accounting_period(content_hash(good, "cost"), "cost_date", open_name)
+    good = _with_contract(
+        conn, accounting_period(content_hash(good, "cost"), "cost_date", open_name)
+    )
     stored = cost_store.stored_hashes(conn, good["cost_id"].to_list())
-    so_lines = good.filter(given("so_line_id"))["so_line_id"].unique().to_list()
-    lines = pl.Series(list(line_store.contracts_of(conn, so_lines)) if so_lines else [],
-                      dtype=pl.String)  # fmt: skip
-    ids = good.filter(~given("so_line_id"))["contract_id"].drop_nulls().unique().to_list()
-    contracts = line_store.existing_contracts(conn, ids) if ids else pl.Series([], dtype=pl.String)
-    unknown_line = given("so_line_id") & ~pl.col("so_line_id").is_in(lines.implode())
-    unknown_contract = ~given("so_line_id") & ~pl.col("contract_id").is_in(
-        contracts.implode()
-    ).fill_null(value=False)
     judged = verdicts(
         good.with_columns(pl.col("content_hash").alias("_content")),
         "cost_id",
         stored,
-        ~unknown_line & ~unknown_contract,
+        pl.coalesce(*FAILURES).is_null(),
     )
-    failures = [
-        why("so_line_id", pl.col("so_line_id"), pl.lit("unknown so_line_id"), unknown_line),
-        why("contract_id", pl.col("contract_id"), pl.lit("unknown contract_id"), unknown_contract),
-    ]
-    accepted = report(outcome, judged, "cost_id", CONFLICT, failures)
+    accepted = report(outcome, judged, "cost_id", CONFLICT, FAILURES)
     cost_store.add(
         conn,
         accepted.with_columns(
-            pl.col("so_line_id").alias("line_id"), pl.col("line").alias("stage_row_id")
+            pl.col("so_line_id").alias("line_id"),
+            pl.col("_contract").alias("contract_id"),
+            pl.col("line").alias("stage_row_id"),
         ).select(STORED),
     )
+    line_store.touch_contracts(conn, accepted["_contract"].unique().to_list())
+
+
+def _with_contract(conn: sa.Connection, good: pl.DataFrame) -> pl.DataFrame:
+    """Each cost's contract (its line's when it names one: `_line_contract`, else its own
+    contract_id) and that contract's currency (`_contract_currency`); nulls when unknown."""
+    so_lines = good.filter(given("so_line_id"))["so_line_id"].unique().to_list()
+    of_line = line_store.contracts_of(conn, so_lines) if so_lines else {}
+    line_contract = pl.col("so_line_id").replace_strict(
+        of_line, default=None, return_dtype=pl.String
+    )
+    framed = good.with_columns(line_contract.alias("_line_contract")).with_columns(
+        pl.when(given("so_line_id"))
+        .then(pl.col("_line_contract"))
+        .otherwise(pl.col("contract_id"))
+        .alias("_contract")
+    )
+    ids = framed["_contract"].drop_nulls().unique().to_list()
+    owners = line_store.contract_owners(conn, ids) if ids else {}
+    currency = {contract: owner[1] for contract, owner in owners.items()}
+    return framed.with_columns(
+        pl.col("_contract")
+        .replace_strict(currency, default=None, return_dtype=pl.String)
+        .alias("_contract_currency")
+    )
+
+
+_UNKNOWN_LINE = given("so_line_id") & pl.col("_line_contract").is_null()
+_UNKNOWN_CONTRACT = ~given("so_line_id") & pl.col("_contract_currency").is_null()
+_OTHER_CONTRACT = (
+    given("so_line_id")
+    & given("contract_id")
+    & (pl.col("_line_contract") != pl.col("contract_id")).fill_null(value=False)
+)
+_OTHER_CURRENCY = pl.col("_contract_currency").is_not_null() & (
+    pl.col("currency") != pl.col("_contract_currency")
+)
+FAILURES = [
+    why("so_line_id", pl.col("so_line_id"), pl.lit("unknown so_line_id"), _UNKNOWN_LINE),
+    why("contract_id", pl.col("contract_id"), pl.lit("unknown contract_id"), _UNKNOWN_CONTRACT),
+    why(
+        "contract_id",
+        pl.col("contract_id"),
+        pl.lit("the so_line_id belongs to contract ") + pl.col("_line_contract"),
+        _OTHER_CONTRACT,
+    ),
+    why(
+        "currency",
+        pl.col("currency"),
+        pl.lit("the contract's currency is ") + pl.col("_contract_currency"),
+        _OTHER_CURRENCY,
+    ),
+]

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from revrec.engine.verdicts import verdicts
 from revrec.imports import events as event_import
 from revrec.services.processing.outcome import JobResult, Outcome
-from revrec.services.processing.staged import accounting_period, write_outcome
+from revrec.services.processing.staged import accounting_period, held_by_journal, write_outcome
 from revrec.services.processing.verdicts import report, why
 from revrec.services.setup import open_period
 from revrec.store import batches, rules
@@ -22,6 +22,9 @@ def event_import_job(conn: sa.Connection) -> JobResult:
     rows = batches.pending(conn, ("events",))
     if rows.height == 0:
         return JobResult("event_import")
+    held = held_by_journal(conn, rows, "event_import")
+    if held is not None:
+        return held
     outcome = Outcome()
     open_name = open_period(conn)
     for event_name in rows["event_name"].fill_null("").unique(maintain_order=True).to_list():

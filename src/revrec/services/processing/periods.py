@@ -3,6 +3,8 @@ future stage rows of the new period wait for the jobs."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 
 from revrec.calendar import parse_period, period_name
@@ -13,7 +15,7 @@ from revrec.store import setup as setup_store
 from revrec.store.audit import record
 
 
-def open_next_period(conn: sa.Connection, *, user: str) -> str:
+def open_next_period(conn: sa.Connection, *, user: str, now: datetime) -> str:
     """Close every book's open period and open the next; future stage rows of the new period
     become pending. (The checklist of SPEC §7 comes with the period-close issue.)"""
     new_name = ""
@@ -25,5 +27,14 @@ def open_next_period(conn: sa.Connection, *, user: str) -> str:
     # Every line may recognize revenue in the new period: revenue_process re-posts them all.
     line_store.touch_every_line(conn)
     period_store.release_future_rows(conn, new_name)
-    record(conn, user, "period.open", f"period:{new_name}", None, {"open": new_name})
+    record(
+        conn,
+        user=user,
+        now=now,
+        action="period.open",
+        entity=f"period:{new_name}",
+        before=None,
+        after={"open": new_name},
+        period=new_name,
+    )
     return new_name

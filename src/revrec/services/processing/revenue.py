@@ -6,13 +6,17 @@ Load -> engine.run -> save, in the caller's transaction. No calculation here.
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 import sqlalchemy as sa
 
 from revrec.calendar import parse_period
 from revrec.engine import run as engine
+from revrec.engine.costs import COST_SCHEMA
 from revrec.services.imports import templates_frame
 from revrec.services.processing.outcome import JobResult
+from revrec.store import journals as journal_store
 from revrec.store import lines as line_store
 from revrec.store import postings as posting_store
 from revrec.store import rules
@@ -25,13 +29,21 @@ def revenue_process(conn: sa.Connection) -> JobResult:
     result = JobResult("revenue_process")
     if not line_store.has_touched(conn):
         return result
+    books = rules.books(conn)
+    frozen = journal_store.frozen_books(conn, {b["book"]: b["open_period"] for b in books})
+    if frozen:
+        result.notes.append(
+            f"the journal of {', '.join(frozen)} for the open period is approved: changed "
+            "contracts wait until approval is revoked or the period is closed"
+        )
+        return result
     whole = line_store.most_are_touched(conn)
     versions = line_store.touched_versions(conn, whole=whole)
     if versions.height:
-        books = rules.books(conn)
-        outputs = engine.run(_inputs(conn, versions, books, whole=whole))
+        inputs = _inputs(conn, versions, books, whole=whole)
+        outputs = engine.run(inputs)
         result.notes.extend(_notes(outputs.findings))
-        _save(conn, outputs, books)
+        _save(conn, outputs, books, inputs)
         result.posted_lines = outputs.postings.height
         result.processed = versions["line_id"].n_unique()
     line_store.clear_touched(conn)
@@ -45,11 +57,12 @@ def _inputs(
     billings = line_store.touched_billings(conn, ids, whole=whole)
     events = line_store.touched_events(conn, ids, whole=whole)
     open_periods = {str(bk["book"]): str(bk["open_period"]) for bk in books}
+    costs = line_store.touched_costs(conn, versions["contract_id"].unique().to_list())
     return engine.Inputs(
         lines=versions.select(
             pl.col(name).cast(dtype) for name, dtype in engine.LINE_SCHEMA.items()
         ),
-        billings=billings.cast(engine.BILLING_SCHEMA),  # type: ignore[arg-type]
+        billings=billings.with_columns(_month_index("period")).cast(_BILLING_TYPES),
         events=events.cast(engine.EVENT_SCHEMA),  # type: ignore[arg-type]
         stored_allocations=line_store.stored_allocations(conn, ids.to_list()),
         posted=posting_store.closed_of_touched(conn, open_periods, ids, whole=whole),
@@ -70,16 +83,43 @@ def _inputs(
         templates=templates_frame(conn),
         policies=rules.contract_policies(conn),
         default_policy=rules.setting(conn, "modification_policy") or POLICIES[0],
+        costs=costs.with_columns(_month_index("period")).cast(COST_SCHEMA),  # type: ignore[arg-type]
+        posted_costs=journal_store.closed_costs(conn, open_periods, costs["cost_id"].to_list()),
+        accounts=rules.accounts(conn),
     )
 
 
-def _save(conn: sa.Connection, outputs: engine.Outputs, books: list[dict[str, object]]) -> None:
+_BILLING_TYPES: Any = {**engine.BILLING_SCHEMA, **engine.BILLING_DOC_SCHEMA}
+
+
+def _month_index(name: str) -> pl.Expr:
+    """A 'YYYY-MM' column as a month index (calendar.parse_period)."""
+    period = pl.col(name)
+    month = period.str.slice(0, 4).cast(pl.Int64) * 12 + period.str.slice(5, 2).cast(pl.Int64) - 1
+    return month.alias(name)
+
+
+def _save(
+    conn: sa.Connection,
+    outputs: engine.Outputs,
+    books: list[dict[str, object]],
+    inputs: engine.Inputs,
+) -> None:
     line_store.save_allocations(conn, outputs.allocations)
     ids = outputs.allocations["line_id"]
+    contracts = inputs.lines["contract_id"].unique()
+    cost_ids = inputs.costs["cost_id"].to_list()
     for bk in books:
-        book = str(bk["book"])
-        rows = outputs.postings.filter(pl.col("book") == book)
-        posting_store.replace_open(conn, book, str(bk["open_period"]), ids, rows)
+        book, period = str(bk["book"]), str(bk["open_period"])
+        mine = pl.col("book") == book
+        posting_store.replace_open(conn, book, period, ids, outputs.postings.filter(mine))
+        journal_store.replace_open_lines(
+            conn, book, period, contracts, outputs.journal.filter(mine).drop("period")
+        )
+        if cost_ids:
+            journal_store.replace_open_costs(
+                conn, book, period, cost_ids, outputs.cost_postings.filter(mine)
+            )
 
 
 def _notes(findings: pl.DataFrame) -> list[str]:

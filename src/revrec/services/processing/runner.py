@@ -1,5 +1,5 @@
 """Running the jobs: each in its own transaction, its run time and result recorded and
-audit-logged with the Context's `now`."""
+audit-logged (`job.run`, with the open period it ran in) with the Context's `now`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from revrec.services.processing.outcome import JobResult
 from revrec.services.processing.revenue import revenue_process
 from revrec.services.processing.transactions import transaction_import
 from revrec.store import jobs as job_store
+from revrec.store import setup as setup_store
 from revrec.store.audit import record
 from revrec.vocab import JOBS
 
@@ -39,6 +40,15 @@ def run(
                 continue
             result = _JOBS[job](conn)
             job_store.record_run(conn, job, now, json.dumps(result.as_json()))
-            record(conn, user, f"job.run:{job}", f"job:{job}", None, result.as_json())
+            record(
+                conn,
+                user=user,
+                now=now,
+                action="job.run",
+                entity=f"job:{job}",
+                before=None,
+                after=result.as_json(),
+                period=setup_store.open_period(conn),
+            )
         results.append(result)
     return results

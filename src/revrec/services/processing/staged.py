@@ -9,8 +9,9 @@ import polars as pl
 import sqlalchemy as sa
 
 from revrec.imports.checks import stable_hash
-from revrec.services.processing.outcome import DUPLICATE, Outcome, message
-from revrec.store import batches
+from revrec.services.processing.outcome import DUPLICATE, JobResult, Outcome, message
+from revrec.store import batches, rules
+from revrec.store import journals as journal_store
 
 # What a row means, by upload type: its parsed values (amounts in minor units, dates, flags),
 # not the text it was written with, so "100.0" and "100.00", a date with or without a time
@@ -76,3 +77,19 @@ def write_outcome(conn: sa.Connection, outcome: Outcome) -> None:
         for row_id, column, value, text in frame.iter_rows():
             failed.setdefault(row_id, []).append(message(column, value, text))
     batches.mark_errors(conn, failed)
+
+
+def held_by_journal(conn: sa.Connection, rows: pl.DataFrame, job: str) -> JobResult | None:
+    """When a book's journal of the open period is approved (SPEC §6), the batch's rows stay
+    pending with a message saying why, and the job's result says so; else None."""
+    open_periods = {str(b["book"]): str(b["open_period"]) for b in rules.books(conn)}
+    frozen = journal_store.frozen_books(conn, open_periods)
+    if not frozen:
+        return None
+    books = ", ".join(f"{book} {open_periods[book]}" for book in frozen)
+    why = (
+        f"waiting: the journal of {books} is approved; rows are processed once approval is "
+        "revoked (revrec je revoke) or the period is closed"
+    )
+    batches.mark(conn, "pending", json.dumps([message("", "", why)]), rows["row_id"])
+    return JobResult(job, notes=[f"{rows.height} rows wait: the journal of {books} is approved"])

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from revrec.services.imports import templates_frame
 from revrec.services.processing import billings, costs, sales_orders
 from revrec.services.processing.outcome import JobResult, Outcome
-from revrec.services.processing.staged import write_outcome
+from revrec.services.processing.staged import held_by_journal, write_outcome
 from revrec.services.setup import open_period
 from revrec.store import batches
 
@@ -17,6 +17,9 @@ def transaction_import(conn: sa.Connection) -> JobResult:
     pending = batches.pending(conn, ("contracts", "documents", "cost"))
     if pending.height == 0:
         return JobResult("transaction_import")
+    held = held_by_journal(conn, pending, "transaction_import")
+    if held is not None:
+        return held
     outcome = Outcome()
     open_name = open_period(conn)
     templates = templates_frame(conn)

@@ -1,0 +1,147 @@
+"""`revrec je list|show|approve|revoke|transfer|summarize|export`: Transfer JE (SPEC §6), and
+`revrec report reconcile` (SPEC §8)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from revrec.cli import render
+from revrec.cli.options import FormatOption, context
+from revrec.cli.render import Format
+
+je_app = typer.Typer(no_args_is_help=True, help="Journal entries and Transfer JE.")
+report_app = typer.Typer(no_args_is_help=True, help="Reports.")
+
+PeriodOption = Annotated[
+    str | None, typer.Option("--period", help="YYYY-MM (default: the open period)")
+]
+
+
+@je_app.command("list")
+def je_list(
+    cli: typer.Context, period: PeriodOption = None, fmt: FormatOption = Format.table
+) -> None:
+    """Each book's journals: state, debits and credits per currency, lines."""
+    from revrec.services import columns, journals
+
+    render.rows(journals.list_journals(context(cli), period), columns.JOURNAL_COLUMNS, fmt)
+
+
+@je_app.command("show")
+def je_show(
+    cli: typer.Context,
+    period: PeriodOption = None,
+    balances: Annotated[
+        bool, typer.Option("--trial-balance", help="the stored balances by account")
+    ] = False,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """A journal's card and lines (or, once summarized, its trial balance)."""
+    from revrec.services import journals
+
+    ctx = context(cli)
+    if balances:
+        render.frame(journals.trial_balance(ctx, period), fmt, title="trial balance")
+        return
+    card, lines = journals.show(ctx, period)
+    if fmt is Format.json:
+        render.emit_json({"journal": card, "rows": lines.to_dicts()})
+        return
+    if fmt is Format.table:
+        typer.echo(f"journal {card['book']} {card['period']}: {card['state']}")
+    render.frame(lines, fmt)
+
+
+@je_app.command("approve")
+def je_approve(cli: typer.Context, period: PeriodOption = None) -> None:
+    """Approve for Transfer: only when the reconciliation passes; freezes the journal."""
+    from revrec.services import journals
+
+    journal = journals.approve(context(cli), period)
+    typer.echo(f"journal {journal.book} {journal.period} approved")
+
+
+@je_app.command("revoke")
+def je_revoke(cli: typer.Context, period: PeriodOption = None) -> None:
+    """Undo the journal's last step (before the next one)."""
+    from revrec.services import journals
+
+    journal, state = journals.revoke(context(cli), period)
+    typer.echo(f"journal {journal.book} {journal.period} is {state} again")
+
+
+@je_app.command("transfer")
+def je_transfer(
+    cli: typer.Context,
+    period: PeriodOption = None,
+    output: Annotated[Path, typer.Option("--output", help="folder of the GL export files")] = Path(
+        "gl-export"
+    ),
+) -> None:
+    """Mark as transferred: writes the GL export (summary and detail CSV) and records them."""
+    from revrec.services import journals
+
+    files = journals.transfer(context(cli), period, folder=output)
+    typer.echo(f"GL export written: {files['summary_file']} (sha256 {files['summary_sha256']})")
+    typer.echo(f"detail written: {files['detail_file']} (sha256 {files['detail_sha256']})")
+
+
+@je_app.command("summarize")
+def je_summarize(
+    cli: typer.Context, period: PeriodOption = None, fmt: FormatOption = Format.table
+) -> None:
+    """Store the balances by account: the subledger's trial balance."""
+    from revrec.services import journals
+
+    ctx = context(cli)
+    journals.summarize(ctx, period)
+    render.frame(journals.trial_balance(ctx, period), fmt, title="trial balance")
+
+
+@je_app.command("export")
+def je_export(
+    cli: typer.Context,
+    period: PeriodOption = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", help="a .csv or .json file (default: stdout)")
+    ] = None,
+    fmt: FormatOption = Format.csv,
+) -> None:
+    """The journal's lines, one row per line (money in major units)."""
+    from revrec.services import journals
+
+    lines = journals.export(context(cli), period)
+    if output is None:
+        render.frame(lines, fmt)
+    elif output.suffix == ".json":
+        output.write_text(lines.write_json())
+    else:
+        lines.write_csv(output)
+
+
+@report_app.command("reconcile")
+def report_reconcile(
+    cli: typer.Context, period: PeriodOption = None, fmt: FormatOption = Format.table
+) -> None:
+    """The reconciliation of a book's journal with the subledger, figure by figure."""
+    from revrec.services import columns, journals
+
+    journal, checks = journals.reconciliation(context(cli), period)
+    passed = all(c.passed for c in checks)
+    rows = [c.as_json() for c in checks]
+    if fmt is Format.json:
+        render.emit_json({"report": "reconcile", "book": journal.book, "period": journal.period,
+                          "pass": passed, "checks": rows})  # fmt: skip
+    else:
+        shown = [{**r, "left": str(r["left"]), "right": str(r["right"])} for r in rows]
+        render.rows(shown, columns.CHECK_COLUMNS, fmt, title=f"{journal.book} {journal.period}")
+    if not passed:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(je_app, name="je")
+    app.add_typer(report_app, name="report")

@@ -1,0 +1,319 @@
+"""Journals (SPEC §6): journal lines per book and period, the journal card's state, the cost
+postings, and the balances by account stored when a journal is summarized.
+
+Reads and writes only; which step may follow which is the services' rule. A write aimed at a
+period that is not open fails here too, so that no caller can change a closed period.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+
+from revrec.errors import StateError
+from revrec.store import schema as t
+from revrec.store.bulk import among, insert_frame, read_frame
+
+DRAFT = "draft"
+LINE_COLUMNS = (
+    "book", "period", "account", "gl_code", "currency", "debit", "credit", "contract_id",
+    "line_id", "source", "source_id",
+)  # fmt: skip
+SOURCE_ORDER = ("billing", "revenue", "reclass", "cost", "amortization")
+
+
+def _month_index(period: pl.Expr) -> pl.Expr:
+    return period.str.slice(0, 4).cast(pl.Int64) * 12 + period.str.slice(5, 2).cast(pl.Int64) - 1
+
+
+def book_periods(conn: sa.Connection, book: str) -> list[tuple[str, str]]:
+    """(period, status) of every period of a book, in order."""
+    p = t.periods
+    query = sa.select(p.c.period, p.c.status).where(p.c.book == book).order_by(p.c.period)
+    return [(str(a), str(b)) for a, b in conn.execute(query)]
+
+
+def period_status(conn: sa.Connection, book: str, period: str) -> str | None:
+    p = t.periods
+    found = conn.execute(
+        sa.select(p.c.status).where((p.c.book == book) & (p.c.period == period))
+    ).scalar()
+    return None if found is None else str(found)
+
+
+def _open_only(conn: sa.Connection, book: str, period: str) -> None:
+    status = period_status(conn, book, period)
+    if status != "open":
+        raise StateError(f"period {period} of book {book} is {status or 'unknown'}: not written")
+
+
+def card(conn: sa.Connection, book: str, period: str) -> dict[str, Any]:
+    """The journal card of a book and period; a journal never moved is a draft."""
+    j = t.journals
+    query = sa.select(j).where((j.c.book == book) & (j.c.period == period))
+    row = conn.execute(query).mappings().first()
+    if row is None:
+        return {"book": book, "period": period, "state": DRAFT}
+    return dict(row)
+
+
+def cards(conn: sa.Connection) -> list[dict[str, Any]]:
+    j = t.journals
+    query = sa.select(j).order_by(j.c.book, j.c.period)
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def frozen_books(conn: sa.Connection, open_periods: dict[str, str]) -> list[str]:
+    """The books whose open period's journal has been approved (or moved further)."""
+    j = t.journals
+    frozen = []
+    for book, period in open_periods.items():
+        state = conn.execute(
+            sa.select(j.c.state).where((j.c.book == book) & (j.c.period == period))
+        ).scalar()
+        if state is not None and state != DRAFT:
+            frozen.append(book)
+    return frozen
+
+
+def replace_open_lines(
+    conn: sa.Connection, book: str, period: str, contract_ids: pl.Series, lines: pl.DataFrame
+) -> int:
+    """The open period's journal lines of these contracts in a book become `lines`."""
+    _open_only(conn, book, period)
+    jl = t.journal_lines
+    conn.execute(
+        jl.delete().where(
+            (jl.c.book == book)
+            & (jl.c.period == period)
+            & among(conn, jl.c.contract_id, contract_ids)
+        )
+    )
+    return insert_frame(
+        conn, jl, lines.with_columns(pl.lit(book).alias("book"), pl.lit(period).alias("period"))
+    )
+
+
+def lines(conn: sa.Connection, book: str, period: str) -> pl.DataFrame:
+    """A book's journal lines of a period, in source, contract and source-document order."""
+    jl = t.journal_lines
+    query = sa.select(*(jl.c[name] for name in LINE_COLUMNS)).where(
+        (jl.c.book == book) & (jl.c.period == period)
+    )
+    frame = read_frame(conn, query)
+    rank = pl.col("source").replace_strict(
+        {s: i for i, s in enumerate(SOURCE_ORDER)}, default=len(SOURCE_ORDER)
+    )
+    return frame.sort(
+        rank,
+        "contract_id",
+        "source_id",
+        "account",
+        pl.col("debit"),
+        descending=[False, False, False, False, True],
+    )
+
+
+def totals(conn: sa.Connection, book: str, period: str) -> list[dict[str, Any]]:
+    """Debit, credit and line count per currency of a book's journal in a period."""
+    jl = t.journal_lines
+    rows = conn.execute(
+        sa.select(
+            jl.c.currency,
+            sa.func.sum(jl.c.debit),
+            sa.func.sum(jl.c.credit),
+            sa.func.count(),
+        )
+        .where((jl.c.book == book) & (jl.c.period == period))
+        .group_by(jl.c.currency)
+        .order_by(jl.c.currency)
+    ).all()
+    return [
+        {"currency": c, "debit": int(d or 0), "credit": int(k or 0), "lines": int(n)}
+        for c, d, k, n in rows
+    ]
+
+
+def account_totals(conn: sa.Connection, book: str, through: str) -> pl.DataFrame:
+    """account, gl_code ('' for none), currency, debit, credit of a book's journals through a
+    period (its movement since the first period: the closing balance is debit - credit)."""
+    jl = t.journal_lines
+    query = (
+        sa.select(
+            jl.c.account,
+            jl.c.gl_code,
+            jl.c.currency,
+            sa.func.sum(jl.c.debit).label("debit"),
+            sa.func.sum(jl.c.credit).label("credit"),
+        )
+        .where((jl.c.book == book) & (jl.c.period <= through))
+        .group_by(jl.c.account, jl.c.gl_code, jl.c.currency)
+    )
+    schema = {
+        "account": pl.String,
+        "gl_code": pl.String,
+        "currency": pl.String,
+        "debit": pl.Int64,
+        "credit": pl.Int64,
+    }
+    rows = conn.execute(query).all()
+    frame = pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+    return frame.with_columns(pl.col("gl_code").fill_null("")).sort(
+        "account", "gl_code", "currency"
+    )
+
+
+def save_balances(conn: sa.Connection, book: str, period: str, balances: pl.DataFrame) -> None:
+    """The balances by account of a summarized journal (replacing any earlier ones)."""
+    ab = t.account_balances
+    conn.execute(ab.delete().where((ab.c.book == book) & (ab.c.period == period)))
+    insert_frame(
+        conn, ab, balances.with_columns(pl.lit(book).alias("book"), pl.lit(period).alias("period"))
+    )
+
+
+def drop_balances(conn: sa.Connection, book: str, period: str) -> None:
+    ab = t.account_balances
+    conn.execute(ab.delete().where((ab.c.book == book) & (ab.c.period == period)))
+
+
+def balances(conn: sa.Connection, book: str, period: str) -> pl.DataFrame:
+    """The stored balances by account (the trial balance) of a summarized journal."""
+    ab = t.account_balances
+    query = (
+        sa.select(ab.c.account, ab.c.gl_code, ab.c.currency, ab.c.debit, ab.c.credit, ab.c.balance)
+        .where((ab.c.book == book) & (ab.c.period == period))
+        .order_by(ab.c.gl_code, ab.c.account, ab.c.currency)
+    )
+    return read_frame(conn, query)
+
+
+def closed_costs(
+    conn: sa.Connection, open_periods: dict[str, str], cost_ids: list[str]
+) -> pl.DataFrame:
+    """What closed periods posted for these costs: book, cost_id, period (month index), kind,
+    amount."""
+    cp = t.cost_postings
+    schema = {
+        "book": pl.String,
+        "cost_id": pl.String,
+        "period": pl.String,
+        "kind": pl.String,
+        "amount": pl.Int64,
+    }
+    parts = [pl.DataFrame(schema=schema)]
+    if cost_ids:
+        for book, open_name in open_periods.items():
+            query = sa.select(cp.c.book, cp.c.cost_id, cp.c.period, cp.c.kind, cp.c.amount).where(
+                (cp.c.book == book)
+                & (cp.c.period < open_name)
+                & among(conn, cp.c.cost_id, cost_ids)
+            )
+            parts.append(read_frame(conn, query, schema))
+    frame = pl.concat(parts)
+    return frame.with_columns(_month_index(pl.col("period")).alias("period"))
+
+
+def replace_open_costs(
+    conn: sa.Connection, book: str, period: str, cost_ids: list[str], rows: pl.DataFrame
+) -> None:
+    """The open period's cost postings of these costs in a book become `rows`."""
+    _open_only(conn, book, period)
+    cp = t.cost_postings
+    conn.execute(
+        cp.delete().where(
+            (cp.c.book == book) & (cp.c.period == period) & among(conn, cp.c.cost_id, cost_ids)
+        )
+    )
+    insert_frame(
+        conn,
+        cp,
+        rows.select(
+            pl.lit(book).alias("book"), "cost_id", pl.lit(period).alias("period"), "kind", "amount"
+        ),
+    )
+
+
+def contract_positions(conn: sa.Connection, book: str, through: str) -> pl.DataFrame:
+    """Per contract: currency, billed (B) and recognized (R) through a period in a book, and
+    the contract costs capitalized and amortized through it: what the §5.1 balances and the
+    reconciliation of a journal are computed from."""
+    lv, c, b, p = t.line_versions, t.contracts, t.billings, t.postings
+    owner = read_frame(
+        conn,
+        sa.select(lv.c.line_id, lv.c.contract_id).distinct(),
+        {"line_id": pl.String, "contract_id": pl.String},
+    )
+    billed = read_frame(
+        conn,
+        sa.select(b.c.line_id, sa.func.sum(b.c.amount).label("billed"))
+        .where(b.c.period <= through)
+        .group_by(b.c.line_id),
+        {"line_id": pl.String, "billed": pl.Int64},
+    )
+    recognized = read_frame(
+        conn,
+        sa.select(p.c.line_id, sa.func.sum(p.c.amount).label("recognized"))
+        .where((p.c.book == book) & (p.c.period <= through))
+        .group_by(p.c.line_id),
+        {"line_id": pl.String, "recognized": pl.Int64},
+    )
+    currency = read_frame(
+        conn,
+        sa.select(c.c.contract_id, c.c.currency),
+        {"contract_id": pl.String, "currency": pl.String},
+    )
+    per_line = owner.join(billed, on="line_id", how="left").join(
+        recognized, on="line_id", how="left"
+    )
+    return (
+        per_line.group_by("contract_id")
+        .agg(pl.col("billed").sum(), pl.col("recognized").sum())
+        .join(currency, on="contract_id", how="inner")
+        .with_columns(pl.col("billed", "recognized").fill_null(0))
+        .sort("contract_id")
+    )
+
+
+def cost_totals(conn: sa.Connection, book: str, through: str) -> pl.DataFrame:
+    """currency, kind, amount: a book's cost postings through a period."""
+    cp, k = t.cost_postings, t.costs
+    rows = conn.execute(
+        sa.select(k.c.currency, cp.c.kind, sa.func.sum(cp.c.amount))
+        .join(k, k.c.cost_id == cp.c.cost_id)
+        .where((cp.c.book == book) & (cp.c.period <= through))
+        .group_by(k.c.currency, cp.c.kind)
+    ).all()
+    schema = {"currency": pl.String, "kind": pl.String, "amount": pl.Int64}
+    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+
+
+def advance(
+    conn: sa.Connection, book: str, period: str, expected: str, state: str, **values: Any
+) -> bool:
+    """Move the card from `expected` to `state` (with these stamps), only if it is still in
+    `expected`: False when another run moved it first (a conditional update, safe under
+    concurrent runs on both databases)."""
+    j = t.journals
+    where = (j.c.book == book) & (j.c.period == period)
+    if conn.execute(sa.select(j.c.state).where(where)).first() is None:
+        if expected != DRAFT:
+            return False
+        conn.execute(j.insert().values(book=book, period=period, state=DRAFT))
+    done = conn.execute(
+        j.update().where(where & (j.c.state == expected)).values(state=state, **values)
+    )
+    return done.rowcount == 1
+
+
+def missing_gl_codes(conn: sa.Connection, book: str, through: str) -> int:
+    """How many of a book's journal lines through a period have no GL code."""
+    jl = t.journal_lines
+    query = (
+        sa.select(sa.func.count())
+        .select_from(jl)
+        .where((jl.c.book == book) & (jl.c.period <= through) & jl.c.gl_code.is_(None))
+    )
+    return int(conn.execute(query).scalar() or 0)
