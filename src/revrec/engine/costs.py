@@ -121,17 +121,26 @@ def cost_schedules(
     schedule = _sorted(rows.filter(pl.col("amount") != 0), ["_b", "_c", "period", "_kind"]).select(
         *_named(names, frame), "period", _gather(_KIND_NAMES, "_kind", "kind"), "amount"
     )
+    return (
+        schedule.select(_cast(COST_POSTING_SCHEMA)),
+        _findings(frame.filter(no_months), missing.join(frame.select("_c", "cost_id", "line_id"),
+                  on="_c"), names),
+    )  # fmt: skip
+
+
+def _findings(no_months: pl.DataFrame, missing: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+    """Costs amortized at once: straight_line without months, or nothing to follow in a book."""
     level = pl.when(pl.col("line_id").is_null()).then(pl.lit("contract")).otherwise(pl.lit("line"))
     findings = pl.concat(
         [
-            frame.filter(no_months).select(
+            no_months.select(
                 "cost_id",
                 pl.format(
                     "cost {}: straight_line needs amortization_months above 0; amortized at once",
                     "cost_id",
                 ).alias("message"),
             ),
-            missing.join(frame.select("_c", "cost_id", "line_id"), on="_c").select(
+            missing.select(
                 "cost_id",
                 pl.format(
                     "cost {}: its {} has no revenue schedule in book {}; amortized at once",
@@ -142,10 +151,7 @@ def cost_schedules(
             ),
         ]
     )
-    return (
-        schedule.select(_cast(COST_POSTING_SCHEMA)),
-        findings.sort("cost_id", "message").select(_cast(COST_FINDING_SCHEMA)),
-    )
+    return findings.sort("cost_id", "message").select(_cast(COST_FINDING_SCHEMA))
 
 
 def cost_postings(schedule: pl.DataFrame, posted: pl.DataFrame, open_period: int) -> pl.DataFrame:
@@ -277,17 +283,11 @@ def _straight_line(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _follow_revenue(
-    frame: pl.DataFrame, revenue: pl.DataFrame, names: list[str], stride: int
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(amortize rows, in _ROWS; the (_b, _c) with no revenue to follow, amortized at once).
-
-    stride: the number of costs of the run (every _c is below it).
-
-    Each cost's pattern is its line's schedule in the book, or the sum of its contract's lines'
-    (contract-level cost); months before the cost's period are folded into it. One sort of the
-    pattern rows by (book, cost, month), then running sums: no group_by, no window."""
-    costs = frame.select("_c", "line_id", "contract_id", "amount", "period")
+def _pattern(
+    costs: pl.DataFrame, revenue: pl.DataFrame, names: list[str], stride: int
+) -> pl.DataFrame:
+    """Each cost's pattern rows: its line's schedule in each book (or its contract's lines'
+    for a contract-level cost), keyed by one integer `_g` per (book, cost)."""
     rows = revenue.select(_cast(REVENUE_SCHEMA))
     revenue_rows = [pl.col("book"), pl.col("period").alias("_p"), pl.col("amount").alias("_x")]
     pattern = pl.concat(
@@ -302,17 +302,28 @@ def _follow_revenue(
             .drop("contract_id"),
         ]
     )
-    # One integer per (book, cost), so that the sort has one key beside the month.
     index = pl.DataFrame(
         {"book": names, "_b": range(len(names))}, schema={"book": pl.String, "_b": pl.Int64}
     )
-    pattern = pattern.join(index, on="book").filter(
-        pl.col("_p").is_not_null() & pl.col("_x").is_not_null()
+    return (
+        pattern.join(index, on="book")
+        .filter(pl.col("_p").is_not_null() & pl.col("_x").is_not_null())
+        .with_columns((pl.col("_b") * pl.lit(stride, dtype=pl.Int64) + pl.col("_c")).alias("_g"))
     )
-    pattern = pattern.with_columns(
-        (pl.col("_b") * pl.lit(stride, dtype=pl.Int64) + pl.col("_c")).alias("_g")
-    )
-    pattern = _sorted(pattern, ["_g", "_p"])
+
+
+def _follow_revenue(
+    frame: pl.DataFrame, revenue: pl.DataFrame, names: list[str], stride: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(amortize rows, in _ROWS; the (_b, _c) with no revenue to follow, amortized at once).
+
+    stride: the number of costs of the run (every _c is below it).
+
+    Each cost's pattern is its line's schedule in the book, or the sum of its contract's lines'
+    (contract-level cost); months before the cost's period are folded into it. One sort of the
+    pattern rows by (book, cost, month), then running sums: no group_by, no window."""
+    costs = frame.select("_c", "line_id", "contract_id", "amount", "period")
+    pattern = _sorted(_pattern(costs, revenue, names, stride), ["_g", "_p"])
     g = pl.col("_g")
     first = (g != g.shift(1)).fill_null(value=True)
     last = (g != g.shift(-1)).fill_null(value=True)

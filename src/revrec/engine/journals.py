@@ -138,26 +138,13 @@ def journal_lines(
     order), source_id, contract_id, line_id, currency, amount. Raises InputError for a cost
     kind not in COST_ENTRIES or an account scope not in SCOPES.
     """
-    known = pl.col("kind").is_in(list(COST_ENTRIES)).fill_null(value=False)
-    unknown = costs.filter(~known)["kind"].cast(pl.String).fill_null("null").unique().sort()
-    if unknown.len():
-        raise InputError(
-            f"unknown cost kind(s) {', '.join(unknown.to_list())}: expected {tuple(COST_ENTRIES)}"
-        )
-    reclassed = reclass.with_columns(
-        pl.lit(None, dtype=pl.String).alias("line_id"),
-        pl.lit(None, dtype=pl.String).alias("item_code"),
-        pl.lit(None, dtype=pl.String).alias("pob_template"),
-        (
-            pl.col("asset_after").fill_null(0).cast(pl.Int64)
-            - pl.col("asset_before").fill_null(0).cast(pl.Int64)
-        ).alias("amount"),
-    )
+    _check_kinds(costs)
     parts = [
         _entries(billings, "doc_line_id", "billing", "accounts_receivable", "deferred_revenue"),
         _entries(revenue, "line_id", "revenue", "deferred_revenue", "revenue"),
-        _entries(reclassed, "contract_id", "reclass", "contract_asset", "deferred_revenue"),
-    ]
+        _entries(_reclassed(reclass), "contract_id", "reclass", "contract_asset",
+                 "deferred_revenue"),
+    ]  # fmt: skip
     parts += [
         _entries(costs.filter(pl.col("kind") == kind), "cost_id", source, debit, credit)
         for kind, (debit, credit, source) in COST_ENTRIES.items()
@@ -169,7 +156,34 @@ def journal_lines(
         how="left",
         nulls_equal=True,
     ).sort(*_ORDER, nulls_last=True, maintain_order=True)
-    # Each entry twice in a row: its debit line (side 0), then its credit line (side 1).
+    return _lines(entries, book, period)
+
+
+def _check_kinds(costs: pl.DataFrame) -> None:
+    known = pl.col("kind").is_in(list(COST_ENTRIES)).fill_null(value=False)
+    unknown = costs.filter(~known)["kind"].cast(pl.String).fill_null("null").unique().sort()
+    if unknown.len():
+        raise InputError(
+            f"unknown cost kind(s) {', '.join(unknown.to_list())}: expected {tuple(COST_ENTRIES)}"
+        )
+
+
+def _reclassed(reclass: pl.DataFrame) -> pl.DataFrame:
+    """The reclass entries: each contract's change of contract asset, on no line or item."""
+    return reclass.with_columns(
+        pl.lit(None, dtype=pl.String).alias("line_id"),
+        pl.lit(None, dtype=pl.String).alias("item_code"),
+        pl.lit(None, dtype=pl.String).alias("pob_template"),
+        (
+            pl.col("asset_after").fill_null(0).cast(pl.Int64)
+            - pl.col("asset_before").fill_null(0).cast(pl.Int64)
+        ).alias("amount"),
+    )
+
+
+def _lines(entries: pl.DataFrame, book: str, period: int) -> pl.DataFrame:
+    """Each entry twice in a row: its debit line (side 0), then its credit line (side 1); a
+    negative amount swaps the entry's two roles."""
     index = pl.int_range(0, 2 * entries.height, dtype=pl.Int64, eager=True)
     lines = entries.select(pl.all().gather(index // 2)).with_columns((index % 2).alias("_side"))
     amount, debit_side = pl.col("amount"), pl.col("_side") == 0
