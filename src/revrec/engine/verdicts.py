@@ -50,3 +50,84 @@ def verdicts(rows: pl.DataFrame, key: str, stored: pl.DataFrame, passes: pl.Expr
         .otherwise(pl.lit("conflict"))
         .alias("_verdict")
     ).drop("_pos", "_passes", "_first", "_first_content")
+
+
+def versions(rows: pl.DataFrame, owners: pl.DataFrame, latest: pl.DataFrame) -> pl.DataFrame:
+    """Sales-order lines judged in processing order as one by one would give (SPEC §3, §4.5),
+    for a whole batch at once.
+
+    rows: line_id, contract_id, customer_id, currency, content_hash, in processing order.
+    owners: contract_id, _customer, _currency of the stored contracts. latest: line_id,
+    _version, _stored (content hash) of the stored lines' newest versions.
+
+    Returns rows with `_verdict` (accepted, duplicate or failed) and `version` (accepted rows:
+    the stored newest version plus the accepted rows of the line up to this one). A contract's
+    customer and currency are the stored ones, else those of its first row in the batch; a row
+    with another is failed (`_column`: customer_id or currency, `_has`: the contract's). A row
+    whose content equals its line's newest version (stored, or accepted before it in the batch)
+    is a duplicate; any other is a new version.
+    """
+    frame = (
+        rows.with_row_index("_pos")
+        .join(owners, on="contract_id", how="left", maintain_order="left")
+        .with_columns(
+            pl.coalesce("_customer", pl.col("customer_id").first().over("contract_id")).alias(
+                "_customer"
+            ),
+            pl.coalesce("_currency", pl.col("currency").first().over("contract_id")).alias(
+                "_currency"
+            ),
+        )
+        .with_columns(
+            pl.when(pl.col("customer_id") != pl.col("_customer"))
+            .then(pl.lit("customer_id"))
+            .when(pl.col("currency") != pl.col("_currency"))
+            .then(pl.lit("currency"))
+            .alias("_column"),
+        )
+        .with_columns(
+            pl.when(pl.col("_column") == "customer_id")
+            .then(pl.col("_customer"))
+            .when(pl.col("_column") == "currency")
+            .then(pl.col("_currency"))
+            .alias("_has")
+        )
+    )
+    failed = frame.filter(pl.col("_column").is_not_null())
+    judged = (
+        frame.filter(pl.col("_column").is_null())
+        .join(latest, on="line_id", how="left", maintain_order="left")
+        .with_columns(
+            pl.coalesce(pl.col("content_hash").shift(1).over("line_id"), pl.col("_stored")).alias(
+                "_before"
+            )
+        )
+        .with_columns(
+            (pl.col("content_hash") == pl.col("_before")).fill_null(value=False).alias("_same")
+        )
+        .with_columns(
+            pl.when(pl.col("_same"))
+            .then(pl.lit("duplicate"))
+            .otherwise(pl.lit("accepted"))
+            .alias("_verdict"),
+            (
+                pl.col("_version").fill_null(0)
+                + (~pl.col("_same")).cast(pl.Int64).cum_sum().over("line_id")
+            ).alias("version"),
+        )
+        .drop("_version", "_stored", "_before", "_same")
+    )
+    return (
+        pl.concat(
+            [
+                failed.with_columns(
+                    pl.lit("failed").alias("_verdict"),
+                    pl.lit(None, dtype=pl.Int64).alias("version"),
+                ),
+                judged,
+            ],
+            how="diagonal_relaxed",
+        )
+        .sort("_pos")
+        .drop("_pos", "_customer", "_currency")
+    )

@@ -120,38 +120,38 @@ def clear_touched(conn: sa.Connection) -> None:
     conn.execute(t.dirty_lines.delete())
 
 
-def contract_owners(conn: sa.Connection, contract_ids: list[str]) -> dict[str, tuple[str, str]]:
-    """contract_id -> (customer_id, currency) of the stored contracts among these."""
+def owners_frame(conn: sa.Connection, contract_ids: list[str]) -> pl.DataFrame:
+    """contract_id, _customer, _currency of the stored contracts among these."""
     c = t.contracts
-    return {
-        r.contract_id: (r.customer_id, r.currency)
-        for r in conn.execute(sa.select(c).where(among(conn, c.c.contract_id, contract_ids)))
-    }
+    query = sa.select(
+        c.c.contract_id, c.c.customer_id.label("_customer"), c.c.currency.label("_currency")
+    ).where(among(conn, c.c.contract_id, contract_ids))
+    schema = {"contract_id": pl.String, "_customer": pl.String, "_currency": pl.String}
+    return read_frame(conn, query, schema)
 
 
-def newest_versions(conn: sa.Connection, line_ids: list[str]) -> dict[str, tuple[int, str]]:
-    """line_id -> (newest version, its content hash) of the stored lines among these."""
+def newest_versions(conn: sa.Connection, line_ids: list[str]) -> pl.DataFrame:
+    """line_id, _version (the newest), _stored (its content hash) of the stored lines among
+    these."""
     lv = t.line_versions
-    latest: dict[str, tuple[int, str]] = {}
-    for r in conn.execute(
-        sa.select(lv.c.line_id, lv.c.version, lv.c.content_hash)
+    newest = (
+        sa.select(lv.c.line_id, sa.func.max(lv.c.version).label("version"))
         .where(among(conn, lv.c.line_id, line_ids))
-        .order_by(lv.c.line_id, lv.c.version)
-    ):
-        latest[r.line_id] = (r.version, r.content_hash)
-    return latest
+        .group_by(lv.c.line_id)
+        .subquery()
+    )
+    query = sa.select(
+        lv.c.line_id, lv.c.version.label("_version"), lv.c.content_hash.label("_stored")
+    ).join(newest, (newest.c.line_id == lv.c.line_id) & (newest.c.version == lv.c.version))
+    schema = {"line_id": pl.String, "_version": pl.Int64, "_stored": pl.String}
+    return read_frame(conn, query, schema)
 
 
-def add_contracts(conn: sa.Connection, owners: dict[str, tuple[str, str]]) -> None:
-    """New (not billing-driven) contracts: contract_id -> (customer_id, currency)."""
-    if owners:
-        conn.execute(
-            t.contracts.insert(),
-            [
-                {"contract_id": c, "customer_id": cust, "currency": cur, "billing_driven": False}
-                for c, (cust, cur) in owners.items()
-            ],
-        )
+def add_new_contracts(conn: sa.Connection, owners: pl.DataFrame) -> None:
+    """New (not billing-driven) contracts: contract_id, customer_id, currency."""
+    insert_frame(
+        conn, t.contracts, owners.with_columns(pl.lit(value=False).alias("billing_driven"))
+    )
 
 
 def add_versions(conn: sa.Connection, versions: pl.DataFrame) -> None:

@@ -67,13 +67,10 @@ def _with_contract(conn: sa.Connection, good: pl.DataFrame) -> pl.DataFrame:
         .alias("_contract")
     )
     ids = framed["_contract"].drop_nulls().unique().to_list()
-    owners = line_store.contract_owners(conn, ids) if ids else {}
-    currency = {contract: owner[1] for contract, owner in owners.items()}
-    return framed.with_columns(
-        pl.col("_contract")
-        .replace_strict(currency, default=None, return_dtype=pl.String)
-        .alias("_contract_currency")
+    owners = line_store.owners_frame(conn, ids).select(
+        pl.col("contract_id").alias("_contract"), pl.col("_currency").alias("_contract_currency")
     )
+    return framed.join(owners, on="_contract", how="left", maintain_order="left")
 
 
 _UNKNOWN_LINE = given("so_line_id") & pl.col("_line_contract").is_null()
