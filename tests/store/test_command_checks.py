@@ -291,10 +291,14 @@ def test_the_import_summary_in_each_format(cli, tmp_path):
         "three.csv: 1 row read, 0 processed, 0 future, 1 pending, 0 error, 0 duplicate\n"
         "note: 3 pending rows in contracts: job transaction_import is inactive\n"
     )
+    # Its row still waits: the jobs run again and the summary counts the row as it stands.
     again = _import_so(cli, three, "--format", "json")
     same = json.loads(again.stdout)
-    assert (same["rows_read"], same["duplicate"]) == (1, 1)
-    assert again.stderr == "note: the same file was imported before: nothing changed\n"
+    assert (same["rows_read"], same["duplicate"], same["pending"]) == (1, 0, 1)
+    assert again.stderr == (
+        "note: the same file was imported before; its rows were waiting: 1 still pending\n"
+        "note: 3 pending rows in contracts: job transaction_import is inactive\n"
+    )
     assert cli("stage", "delete", "3", "4", "--yes").stdout == "deleted 2 stage rows\n"
     listing = json.loads(cli("stage", "list", "--format", "json").stdout)
     assert listing["notes"] == ["1 pending row in contracts: job transaction_import is inactive"]

@@ -352,3 +352,37 @@ def _balances(inputs: Inputs, allocated: pl.DataFrame, postings: pl.DataFrame) -
     return balances(frame).select(
         *BALANCE_KEYS, "billed", "recognized", "allocated", *BALANCE_COLUMNS
     )
+
+
+def part(inputs: Inputs, contracts: list[str]) -> Inputs:
+    """The inputs of these contracts only: what a cluster partition (or a retry of one
+    contract) runs on. A run over the parts of any split equals the run over the whole."""
+    keep = pl.col("contract_id").is_in(pl.Series(contracts, dtype=pl.String).implode())
+    lines = inputs.lines.filter(keep)
+    ids = pl.col("line_id").is_in(lines["line_id"].unique().implode())
+    costs = inputs.costs.filter(keep)
+    return Inputs(
+        lines=lines,
+        billings=inputs.billings.filter(ids),
+        events=inputs.events.filter(ids),
+        stored_allocations=inputs.stored_allocations.filter(ids),
+        posted=inputs.posted.filter(ids),
+        books=inputs.books,
+        overrides=inputs.overrides,
+        templates=inputs.templates,
+        policies=inputs.policies.filter(keep),
+        default_policy=inputs.default_policy,
+        costs=costs,
+        posted_costs=inputs.posted_costs.filter(
+            pl.col("cost_id").is_in(costs["cost_id"].implode())
+        ),
+        accounts=inputs.accounts,
+    )
+
+
+def concat(parts: list[Outputs]) -> Outputs:
+    """The outputs of runs over disjoint sets of contracts, as one."""
+    names = ("allocations", "schedules", "postings", "balances", "findings", "journal",
+             "cost_postings")  # fmt: skip
+    joined = {name: pl.concat([getattr(p, name) for p in parts]) for name in names}
+    return Outputs(**joined)

@@ -117,7 +117,9 @@ def to_billings(
             pl.when(pl.col("_given_start").is_not_null())
             .then(pl.lit("service end is before service start"))
             .otherwise(pl.lit("service end is before the doc_date (no service start given)"))
-        ),
+        )
+        .when(pl.col("_end") == pl.col("_start"))
+        .then(pl.lit("the service period is empty: its end (exclusive) is its start")),
         "schedule_type": choice(
             pl.col("_schedule_type"), "schedule_type", tuple(SCHEDULE_TYPES), "schedule_type"
         ),

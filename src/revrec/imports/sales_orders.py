@@ -28,6 +28,8 @@ from revrec.imports.templates import with_templates
 from revrec.imports.values import currency_exponents, dates, micro_units, minor_units
 from revrec.vocab import POLICIES, SSP_METHODS
 
+RATABLE = ("ratable_daily", "ratable_monthly")  # methods that need a service period
+
 __all__ = ["ERROR_SCHEMA", "FIRST_DATA_LINE", "POLICIES", "SSP_METHODS", "to_lines"]
 
 ATTRIBUTES = KNOWN["sales_order"]
@@ -96,7 +98,10 @@ def to_lines(raw: pl.DataFrame, templates: pl.DataFrame) -> tuple[pl.DataFrame, 
         "amount": pl.col("_amount_error"),
         "ssp": pl.when(pl.col("ssp").is_not_null()).then(pl.col("_ssp_error")),
         "list_price": pl.when(pl.col("list_price").is_not_null()).then(pl.col("_list_price_error")),
-        "quantity": pl.col("_quantity_error"),
+        "quantity": pl.when(pl.col("_quantity_error").is_not_null())
+        .then(pl.col("_quantity_error"))
+        .when(pl.col("_quantity") <= 0)
+        .then(pl.lit("expected a quantity above 0")),
         "order_date": pl.when(pl.col("order_date").is_null())
         .then(pl.lit(REQUIRED))
         .otherwise(order_err),
@@ -107,6 +112,8 @@ def to_lines(raw: pl.DataFrame, templates: pl.DataFrame) -> tuple[pl.DataFrame, 
         .then(end_err)
         .when(pl.col("_end") <= pl.col("_start"))
         .then(pl.lit("service end is before service start")),
+        "service_start_date:ratable": _ratable_needs("service_start_date"),
+        "service_end_date:ratable": _ratable_needs("service_end_date"),
         "modification_date": pl.when(pl.col("modification_date").is_not_null()).then(modified_err),
         "exclude_from_allocation": exclude_err,
         "ssp_method": choice(pl.col("_ssp_method"), "ssp_method", SSP_METHODS, "ssp_method"),
@@ -151,6 +158,15 @@ _OUTPUT = frozenset((
     "line_id", "line_no", "quantity_micro", "ssp_unit", "exclude", "residual", "method",
     "convention", "at", "start", "end", "order_day", "list_price", "duplicate",
 ))  # fmt: skip
+
+
+def _ratable_needs(name: str) -> pl.Expr:
+    """A line recognized over time needs both ends of its service period."""
+    ratable = pl.col("_method").is_in(RATABLE).fill_null(value=False)
+    return pl.when(ratable & pl.col(name).is_null()).then(
+        pl.format("a value is required: POB template {} recognizes over the service period",
+                  pl.col("pob_template"))
+    )  # fmt: skip
 
 
 def _disagrees(cell: str, first: str, what: str) -> pl.Expr:

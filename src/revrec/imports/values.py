@@ -6,6 +6,8 @@ bad cell becomes a row error and never stops the good rows. No I/O.
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 
 from revrec.money import exponent
@@ -14,6 +16,9 @@ from revrec.money import exponent
 # Polars cannot turn into a number. Nothing else is read as part of an amount: no thousands
 # separators, currency signs, brackets or exponents (they are row errors, never a guess).
 _AMOUNT = r"^\s*([+-]?)([0-9]*)(?:\.([0-9]*))?\s*$"
+# The days revrec handles: a service end date's exclusive end, a schedule's months and a
+# period's name all stay within the calendar (decision 47).
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 MAX_WHOLE_DIGITS = 15  # major units below 10^15: any currency's minor units fit an Int64
 MAX_MICRO_DIGITS = 12  # quantities and percents x 10^6 fit an Int64
 
@@ -167,11 +172,15 @@ def dates(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
         "%Y-%m-%dT%H:%M:%S%#z", strict=False, time_zone="UTC"
     ).dt.date()
     plain = rest.str.contains(r"^(T[0-9]{2}:[0-9]{2}:[0-9]{2}Z| [0-9]{2}:[0-9]{2}:[0-9]{2} UTC|)$")
-    value = pl.when(plain).then(day).otherwise(with_offset)
+    parsed = pl.when(plain).then(day).otherwise(with_offset)
+    supported = parsed.is_between(pl.lit(FIRST_DAY), pl.lit(LAST_DAY))
+    value = pl.when(supported).then(parsed)
     shaped = clean.str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}")
     message = (
         pl.when(value.is_not_null())
         .then(None)
+        .when(parsed.is_not_null())
+        .then(pl.lit(f"dates from {FIRST_DAY} to {LAST_DAY} are supported"))
         .when(shaped & day.is_null())
         .then(pl.lit("not a day of the calendar"))
         .otherwise(pl.lit("expected a date YYYY-MM-DD (optionally with a UTC time)"))

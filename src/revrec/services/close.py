@@ -23,6 +23,7 @@ from revrec.services.processing.outcome import JobResult
 from revrec.services.subledger import primary_book
 from revrec.store import journals as journal_store
 from revrec.store import lines as line_store
+from revrec.store import locks
 from revrec.store import periods as period_store
 from revrec.store import setup as setup_store
 from revrec.store import stage as stage_store
@@ -103,6 +104,7 @@ def checklist(ctx: Context) -> Checklist:
 def close(ctx: Context, *, acknowledge_errors: bool = False) -> Closed:
     """Open New Period: refused (naming each missing item) unless the checklist passes."""
     with ctx.engine.begin() as conn:
+        locks.processing_or_refuse(conn, "period close")
         found = checklist_of(conn, ctx)
         blockers = found.blockers(acknowledge_errors=acknowledge_errors)
         if blockers:

@@ -25,6 +25,7 @@ from revrec.services import reconcile
 from revrec.services.context import Context
 from revrec.services.subledger import primary_book
 from revrec.store import journals as store
+from revrec.store import locks
 from revrec.store import setup as setup_store
 from revrec.store.audit import record
 from revrec.vocab import JOURNAL_STATES
@@ -110,6 +111,7 @@ def reconciliation(
 def approve(ctx: Context, period: str | None = None) -> Journal:
     """Approve for Transfer: the reconciliation must pass; the journal's lines freeze."""
     with ctx.engine.begin() as conn:
+        locks.processing_or_refuse(conn, "je approve")
         journal = _open_journal(conn, ctx, period)
         failing = [c for c in reconcile.checks(conn, journal.book, journal.period) if not c.passed]
         if failing:
@@ -125,6 +127,7 @@ def transfer(ctx: Context, period: str | None = None, *, folder: Path) -> dict[s
     """Mark as transferred: the GL export (a summary by account and a detail per journal line,
     CSV) is written into `folder` and both files are recorded with their SHA-256."""
     with ctx.engine.begin() as conn:
+        locks.processing_or_refuse(conn, "je transfer")
         journal = _journal(conn, ctx, period)
         _require(conn, journal, "approved", "transferred")
         lines = store.lines(conn, journal.book, journal.period)
@@ -136,6 +139,7 @@ def transfer(ctx: Context, period: str | None = None, *, folder: Path) -> dict[s
 def summarize(ctx: Context, period: str | None = None) -> pl.DataFrame:
     """Summarize: balances by account through the period are stored (the trial balance)."""
     with ctx.engine.begin() as conn:
+        locks.processing_or_refuse(conn, "je summarize")
         journal = _journal(conn, ctx, period)
         _require(conn, journal, "transferred", "summarized")
         balances = trial_balance_of(conn, journal)
@@ -179,6 +183,7 @@ def trial_balance(ctx: Context, period: str | None = None) -> pl.DataFrame:
 def revoke(ctx: Context, period: str | None = None) -> tuple[Journal, str]:
     """Undo the journal's last step (before the next one; never in a closed period)."""
     with ctx.engine.begin() as conn:
+        locks.processing_or_refuse(conn, "je revoke")
         journal = _journal(conn, ctx, period)
         if store.period_status(conn, journal.book, journal.period) != "open":
             raise StateError(f"period {journal.period} is closed: its journal never changes")

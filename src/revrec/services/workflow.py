@@ -18,6 +18,7 @@ from revrec.services import database, demo_store, process, setup, stage
 from revrec.services.context import Context
 from revrec.services.imports import ImportSummary, file_outcome, import_file
 from revrec.services.process import JobResult
+from revrec.store import lines as line_store
 from revrec.vocab import JOBS
 
 
@@ -105,16 +106,30 @@ def import_and_process(
             name=name,
         )
     step("processing")
-    if summary.unchanged:
+    if summary.unchanged and not _waiting(ctx, summary):
         return summary
+    again = summary.unchanged  # imported before (by a run that stopped, say), rows waiting
     runs = process.run(ctx.engine, user=ctx.user, now=ctx.now)
     with ctx.engine.connect() as conn:
         file_outcome(conn, summary)
+        if again:  # the file's rows as they stand now, and why (decision 51)
+            summary.notes = [
+                "the same file was imported before; its rows were waiting: "
+                + (f"{summary.pending} still pending" if summary.pending else "processed now")
+            ]
         summary.notes.extend(stage.pending_notes(conn))
     # What the jobs could not do (a contract that cannot be allocated, say) is said too: its
     # rows are processed into the subledger, the problem is the contract's.
     summary.notes.extend(f"{run.job}: {note}" for run in runs for note in run.notes)
     return summary
+
+
+def _waiting(ctx: Context, summary: ImportSummary) -> bool:
+    """Whether a file imported before still has pending rows, or lines that wait for the
+    revenue job."""
+    with ctx.engine.connect() as conn:
+        counts = stage.status_counts(conn, summary.file_id).get(summary.file_id or 0, {})
+        return counts.get("pending", 0) > 0 or line_store.has_touched(conn)
 
 
 def check_job(name: str) -> None:

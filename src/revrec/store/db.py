@@ -77,7 +77,10 @@ def _sqlite_file(url: sa.URL) -> Path | None:
 
 
 def engine(url: str | None = None) -> sa.Engine:
-    made = sa.create_engine(database_url(url), future=True)
+    found = database_url(url)
+    # SQLite: a writer waits for another's write lock (a job run) instead of failing at once.
+    options = {"connect_args": {"timeout": 300}} if found.drivername.startswith("sqlite") else {}
+    made = sa.create_engine(found, future=True, **options)
     if made.dialect.name == "sqlite":
 
         @sa.event.listens_for(made, "connect")

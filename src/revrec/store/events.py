@@ -31,3 +31,14 @@ def line_templates(conn: sa.Connection, line_ids: list[str]) -> pl.DataFrame:
 
 def add(conn: sa.Connection, events: pl.DataFrame) -> None:
     insert_frame(conn, t.events, events)
+
+
+def release_kinds(conn: sa.Connection, line_ids: list[str]) -> pl.DataFrame:
+    """line_id, kind: the kinds of the releases stored on these lines (one row per kind)."""
+    e = t.events
+    query = (
+        sa.select(e.c.line_id, e.c.kind)
+        .distinct()
+        .where((e.c.action == "release") & among(conn, e.c.line_id, line_ids))
+    )
+    return read_frame(conn, query, {"line_id": pl.String, "kind": pl.String})

@@ -130,6 +130,20 @@ def owners_frame(conn: sa.Connection, contract_ids: list[str]) -> pl.DataFrame:
     return read_frame(conn, query, schema)
 
 
+def line_owners(conn: sa.Connection, line_ids: list[str]) -> pl.DataFrame:
+    """line_id, _customer, _currency: the customer and currency of these stored lines'
+    contracts."""
+    lv, c = t.line_versions, t.contracts
+    query = (
+        sa.select(lv.c.line_id, c.c.customer_id.label("_customer"), c.c.currency.label("_currency"))
+        .distinct()
+        .join(c, c.c.contract_id == lv.c.contract_id)
+        .where(among(conn, lv.c.line_id, line_ids))
+    )
+    schema = {"line_id": pl.String, "_customer": pl.String, "_currency": pl.String}
+    return read_frame(conn, query, schema)
+
+
 def newest_versions(conn: sa.Connection, line_ids: list[str]) -> pl.DataFrame:
     """line_id, _version (the newest), _stored (its content hash) of the stored lines among
     these."""

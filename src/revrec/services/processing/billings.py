@@ -56,6 +56,7 @@ def apply(
     if rows.height == 0:
         return
     good = _validated(conn, rows, templates, outcome)
+    good = _same_owner(conn, good, outcome)
     if good.height == 0:
         return
     good = accounting_period(good, "doc_date", open_name).with_columns(
@@ -98,6 +99,33 @@ def _validated(
     # Stage row ids follow the processing order (accounting date, file, line).
     order = rows.select(pl.col("row_id").alias("line")).with_row_index("_order")
     return good.join(order, on="line")
+
+
+def _same_owner(conn: sa.Connection, good: pl.DataFrame, outcome: Outcome) -> pl.DataFrame:
+    """The rows whose so_line_id's contract has their customer and currency (SPEC §3: a
+    contract has one of each); the others are error rows."""
+    so_lines = good.filter(given("so_line_id"))["so_line_id"].unique().to_list()
+    if not so_lines:
+        return good
+    owners = line_store.line_owners(conn, so_lines).rename({"line_id": "so_line_id"})
+    framed = good.join(owners, on="so_line_id", how="left", maintain_order="left")
+    customer = pl.col("_customer").is_not_null() & (pl.col("customer_id") != pl.col("_customer"))
+    currency = pl.col("_currency").is_not_null() & (pl.col("currency") != pl.col("_currency"))
+    failed = framed.filter(customer | currency)
+    outcome.fail_all(
+        failed.select(
+            "line",
+            pl.when(customer).then(pl.lit("customer_id")).otherwise(pl.lit("currency"))
+            .alias("column"),
+            pl.when(customer).then(pl.col("customer_id")).otherwise(pl.col("currency"))
+            .alias("value"),
+            pl.when(customer)
+            .then(pl.format("line {} belongs to customer {}", "so_line_id", "_customer"))
+            .otherwise(pl.format("line {} is in {}", "so_line_id", "_currency"))
+            .alias("message"),
+        )
+    )  # fmt: skip
+    return framed.filter(~(customer | currency)).drop("_customer", "_currency")
 
 
 def _judge_alone(conn: sa.Connection, rows: pl.DataFrame, outcome: Outcome) -> pl.DataFrame:

@@ -16,6 +16,12 @@ from revrec.store import events as event_store
 from revrec.store import lines as line_store
 
 CONFLICT = "this event was processed before with different content"
+MIXED = pl.format(
+    "line {} is released by {} already: a release by {} cannot be added",
+    pl.col("line_id"),
+    pl.when(pl.col("kind") == "quantity").then(pl.lit("percents")).otherwise(pl.lit("quantity")),
+    pl.when(pl.col("kind") == "quantity").then(pl.lit("quantity")).otherwise(pl.lit("percent")),
+)
 
 
 def event_import_job(conn: sa.Connection) -> JobResult:
@@ -60,8 +66,10 @@ def _judged(
         .replace_strict(takes, default=False, return_dtype=pl.Boolean)
         .alias("_takes"),
     )
+    frame = _with_measure(conn, frame)
     unknown = pl.col("pob_template").is_null()
     refused = ~unknown & (pl.col("action") == "release") & ~pl.col("_takes")
+    mixed = ~unknown & ~refused & pl.col("_mixed")
     stored = event_store.stored_hashes(conn, good["event_id"].to_list())
     refusal = pl.format(
         "line {}'s POB template {} does not accept event {}",
@@ -72,8 +80,34 @@ def _judged(
     failures = [
         why("so_line_id", pl.col("line_id"), pl.lit("event for an unknown line"), unknown),
         why("so_line_id", pl.col("line_id"), refusal, refused),
+        why("so_line_id", pl.col("line_id"), MIXED, mixed),
     ]
-    return verdicts(frame, "event_id", stored, ~unknown & ~refused), failures
+    return verdicts(frame, "event_id", stored, ~unknown & ~refused & ~pl.col("_mixed")), failures
+
+
+def _with_measure(conn: sa.Connection, frame: pl.DataFrame) -> pl.DataFrame:
+    """`_mixed`: a release measured otherwise than its line already is (by quantity, or by
+    percents): the line's stored releases decide, else its first release in the batch."""
+    if "kind" not in frame.columns:
+        return frame.with_columns(pl.lit(value=False).alias("_mixed"))
+    measure = (
+        pl.when(pl.col("kind") == "quantity").then(pl.lit("quantity")).otherwise(pl.lit("percent"))
+    )
+    release = (pl.col("action") == "release") & pl.col("kind").is_not_null()
+    stored = (
+        event_store.release_kinds(conn, frame["line_id"].unique().to_list())
+        .with_columns(measure.alias("_stored_measure"))
+        .group_by("line_id")
+        .agg(pl.col("_stored_measure").first())
+    )
+    first = measure.filter(release).first().over("line_id")
+    return (
+        frame.join(stored, on="line_id", how="left", maintain_order="left")
+        .with_columns(pl.coalesce("_stored_measure", first).alias("_measure"))
+        .with_columns((release & (measure != pl.col("_measure"))).fill_null(value=False)
+                      .alias("_mixed"))
+        .drop("_stored_measure", "_measure")
+    )  # fmt: skip
 
 
 def _apply(conn: sa.Connection, good: pl.DataFrame, event_name: str, outcome: Outcome) -> None:

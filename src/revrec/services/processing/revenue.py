@@ -39,15 +39,37 @@ def revenue_process(conn: sa.Connection) -> JobResult:
         return result
     whole = line_store.most_are_touched(conn)
     versions = line_store.touched_versions(conn, whole=whole)
+    failed: dict[str, str] = {}
     if versions.height:
         inputs = _inputs(conn, versions, books, whole=whole)
-        outputs = engine.run(inputs)
+        outputs, failed = _isolated(inputs, sorted(versions["contract_id"].unique().to_list()))
         result.notes.extend(_notes(outputs.findings))
-        _save(conn, outputs, books, inputs)
+        result.notes.extend(
+            f"contract {contract}: could not be processed ({why}); it is retried by the next run"
+            for contract, why in failed.items()
+        )
+        _save(conn, outputs, books, inputs, failed)
         result.posted_lines = outputs.postings.height
         result.processed = versions["line_id"].n_unique()
     line_store.clear_touched(conn)
+    line_store.touch_contracts(conn, list(failed))
     return result
+
+
+def _isolated(inputs: engine.Inputs, contracts: list[str]) -> tuple[engine.Outputs, dict[str, str]]:
+    """One engine run over every contract; if it fails on data, the contracts are split in
+    halves until each failing contract is alone, so that one contract never stops the others
+    (SPEC §4.2). Returns the outputs of the contracts that ran and, per failed contract, why."""
+    try:
+        return engine.run(inputs), {}
+    except Exception as error:  # noqa: BLE001 - any failure of the pure engine is about data
+        if len(contracts) == 1:
+            empty = engine.run(engine.part(inputs, []))
+            return empty, {contracts[0]: f"{type(error).__name__}: {error}"}
+    half = len(contracts) // 2
+    runs = [_isolated(engine.part(inputs, group), group)
+            for group in (contracts[:half], contracts[half:])]  # fmt: skip
+    return engine.concat([r[0] for r in runs]), {k: v for r in runs for k, v in r[1].items()}
 
 
 def _inputs(
@@ -104,11 +126,14 @@ def _save(
     outputs: engine.Outputs,
     books: list[dict[str, object]],
     inputs: engine.Inputs,
+    failed: dict[str, str],
 ) -> None:
+    """The run's results; a contract that failed keeps what it had."""
     line_store.save_allocations(conn, outputs.allocations)
     ids = outputs.allocations["line_id"]
-    contracts = inputs.lines["contract_id"].unique()
-    cost_ids = inputs.costs["cost_id"].to_list()
+    every = inputs.lines["contract_id"].unique()
+    contracts = every.filter(~every.is_in(list(failed)))
+    cost_ids = inputs.costs.filter(~pl.col("contract_id").is_in(list(failed)))["cost_id"]
     for bk in books:
         book, period = str(bk["book"]), str(bk["open_period"])
         mine = pl.col("book") == book
@@ -116,9 +141,9 @@ def _save(
         journal_store.replace_open_lines(
             conn, book, period, contracts, outputs.journal.filter(mine).drop("period")
         )
-        if cost_ids:
+        if cost_ids.len():
             journal_store.replace_open_costs(
-                conn, book, period, cost_ids, outputs.cost_postings.filter(mine)
+                conn, book, period, cost_ids.to_list(), outputs.cost_postings.filter(mine)
             )
 
 

@@ -14,11 +14,16 @@ from revrec.services.processing.outcome import JobResult
 from revrec.services.processing.revenue import revenue_process
 from revrec.services.processing.transactions import transaction_import
 from revrec.store import jobs as job_store
+from revrec.store import locks
 from revrec.store import setup as setup_store
 from revrec.store.audit import record
 from revrec.vocab import JOBS
 
 JOB_ORDER = JOBS
+BUSY = (
+    "another run held the processing lock too long: its rows stay pending; "
+    "run `revrec process` once it is done"
+)
 _JOBS: dict[str, Callable[[sa.Connection], JobResult]] = {
     "transaction_import": transaction_import,
     "event_import": event_import_job,
@@ -35,20 +40,33 @@ def run(
     for job in JOB_ORDER:
         if only is not None and job != only:
             continue
-        with conn_factory.begin() as conn:
-            if only is None and not job_store.active(conn, job):
-                continue
-            result = _JOBS[job](conn)
-            job_store.record_run(conn, job, now, json.dumps(result.as_json()))
-            record(
-                conn,
-                user=user,
-                now=now,
-                action="job.run",
-                entity=f"job:{job}",
-                before=None,
-                after=result.as_json(),
-                period=setup_store.open_period(conn),
-            )
-        results.append(result)
+        try:
+            result = _run_one(conn_factory, job, user=user, now=now, only=only)
+        except locks.BusyError:
+            result = JobResult(job, notes=[BUSY])
+        if result is not None:
+            results.append(result)
     return results
+
+
+def _run_one(
+    conn_factory: sa.Engine, job: str, *, user: str, now: datetime, only: str | None
+) -> JobResult | None:
+    """One job in its own transaction, once it holds the processing lock (None: inactive)."""
+    with conn_factory.begin() as conn:
+        locks.processing(conn)
+        if only is None and not job_store.active(conn, job):
+            return None
+        result = _JOBS[job](conn)
+        job_store.record_run(conn, job, now, json.dumps(result.as_json()))
+        record(
+            conn,
+            user=user,
+            now=now,
+            action="job.run",
+            entity=f"job:{job}",
+            before=None,
+            after=result.as_json(),
+            period=setup_store.open_period(conn),
+        )
+    return result
