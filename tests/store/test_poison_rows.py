@@ -236,3 +236,25 @@ def test_importing_a_file_whose_rows_still_wait_processes_them_and_says_so(
         cli("import", "transactions", path, "--type", "sales_order", "--format", "json").stdout
     )
     assert (third["duplicate"], third["processed"]) == (2, 0)  # nothing waits: unchanged
+
+
+def test_over_long_cells_are_error_rows_and_the_others_go_on(cli, tmp_path):
+    """A 2 MB cell used to exhaust memory (the content hash grew with the longest value), and an
+    identifier longer than the subledger stores failed the whole import on PostgreSQL."""
+    _init(cli, tmp_path)
+    heads = [*SO_HEADS, "quantity"]
+    rows = [
+        [*so("L" * 129, "10.00"), "1"],
+        [*so("L2", "10.00", contract="C2"), "1" * 2_000_000],
+        [*so("L3", "31.00", contract="C3", start="2024-03-01", end="2024-03-31"), "1"],
+    ]
+    summary = _import(cli, write_csv(tmp_path / "so.csv", heads, rows), "sales_order")
+    assert (summary["processed"], summary["error"]) == (1, 2)
+    found = json.loads(cli("stage", "list", "--status", "error", "--format", "json").stdout)
+    messages = sorted((m["column"], m["value"], m["message"]) for row in found["rows"]
+                      for m in row["messages"])  # fmt: skip
+    assert messages == [
+        ("quantity", "1" * 40 + "...", "longer than 1,000 characters (2000000 characters)"),
+        ("so_line_id", "L" * 40 + "...", "longer than 128 characters (129 characters)"),
+    ]
+    assert postings(cli.url) == {("L3", "2024-03"): 3_100}

@@ -11,6 +11,7 @@ import polars as pl
 
 from revrec.imports.checks import (
     REQUIRED,
+    bounded_cells,
     check,
     choice,
     duplicates,
@@ -34,6 +35,7 @@ OUTPUT = (
 )  # fmt: skip
 
 
+@bounded_cells
 def to_billings(
     raw: pl.DataFrame, templates: pl.DataFrame, mapping: Mapping | str = "revrec"
 ) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -6,7 +6,9 @@ Every check is an expression giving a message (null when the cell is good). No I
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Callable, Iterable, Sequence
+from typing import Concatenate, ParamSpec
 
 import polars as pl
 
@@ -15,6 +17,64 @@ FIRST_DATA_LINE = 2  # line 1 of a file holds the headings
 REQUIRED = "a value is required"
 BOOLEANS = ("true", "false")
 MAX_NAMES = 12  # "expected one of ..." lists at most this many names
+MAX_CELL = 1_000  # characters in any cell of an upload (free attributes, texts)
+MAX_ID = 128  # identifiers and codes, as the subledger stores them
+LIMITS = {
+    **dict.fromkeys(
+        ("contract_id", "customer_id", "so_number", "so_line_id", "item_code", "pob_template",
+         "doc_number", "doc_line_id", "ref_doc_number", "ref_doc_line_id", "cost_id",
+         "event_id", "line_item_id", "invoice_number"),
+        MAX_ID,
+    ),
+    "cost_type": 64,
+}  # fmt: skip
+SHOWN = 40  # characters of an over-long cell a message shows
+
+P = ParamSpec("P")
+Validator = Callable[Concatenate[pl.DataFrame, P], tuple[pl.DataFrame, pl.DataFrame]]
+
+
+def bounded_cells(validate: Validator[P]) -> Validator[P]:
+    """A validator whose rows with a cell over MAX_CELL characters are row errors before any
+    other check (so parsing and hashing stay linear in the input), the others validated."""
+
+    @functools.wraps(validate)
+    def checked(
+        raw: pl.DataFrame, /, *args: P.args, **kwargs: P.kwargs
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        if "line" not in raw.columns:
+            raw = raw.with_row_index("line", offset=FIRST_DATA_LINE)
+        cells = [c for c, dtype in raw.schema.items() if dtype == pl.String]
+        if not cells:
+            return validate(raw, *args, **kwargs)
+        long = pl.any_horizontal(_over(c) for c in cells)
+        too_long = _too_long(raw.filter(long), cells)
+        good, errors = validate(raw.filter(~long.fill_null(value=False)), *args, **kwargs)
+        return good, pl.concat([too_long, errors]).sort("line", "column", maintain_order=True)
+
+    return checked
+
+
+def _over(cell: str) -> pl.Expr:
+    return pl.col(cell).str.len_chars() > LIMITS.get(cell, MAX_CELL)
+
+
+def _too_long(rows: pl.DataFrame, cells: list[str]) -> pl.DataFrame:
+    """One error per over-long cell: line, column, the cell's start, how long it is."""
+    parts = [
+        rows.filter(_over(c)).select(
+            pl.col("line").cast(pl.Int64),
+            pl.lit(c).alias("column"),
+            (pl.col(c).str.slice(0, SHOWN) + pl.lit("...")).alias("value"),
+            pl.format(
+                "longer than {} characters ({} characters)",
+                pl.lit(f"{LIMITS.get(c, MAX_CELL):,}"),
+                pl.col(c).str.len_chars(),
+            ).alias("message"),
+        )
+        for c in cells
+    ]
+    return pl.concat([pl.DataFrame(schema=ERROR_SCHEMA), *parts])
 
 
 def prepare(raw: pl.DataFrame, attributes: Sequence[str]) -> pl.DataFrame:
@@ -166,11 +226,27 @@ _BASES = (1_000_003, 7_919_111)
 _CHUNK = 13  # hex digits per term: 52 bits, reduced mod the prime before multiplying
 
 
+_WIDE = 40  # chunks computed as columns; rows longer than 40 x 13 hex digits go by pieces
+
+
 def stable_hash(frame: pl.DataFrame, parts: Sequence[pl.Expr], out: str) -> pl.DataFrame:
-    """Add `out`: 19 decimal digits identifying the content of `parts` (null counts as empty)."""
+    """Add `out`: 19 decimal digits identifying the content of `parts` (null counts as empty).
+
+    Linear in the input: rows up to _WIDE chunks are hashed with one expression per chunk,
+    longer ones (rare) piece by piece; both give the same value."""
     joined = pl.concat_str([p.cast(pl.String).fill_null("") for p in parts], separator="\x1f")
     frame = frame.with_columns(joined.str.encode("hex").alias("_hex"))
     longest = frame.select(pl.col("_hex").str.len_bytes().max()).item() or 0
+    if longest <= _WIDE * _CHUNK:
+        return frame.with_columns(_wide_hash(longest).alias(out)).drop("_hex")
+    long = pl.col("_hex").str.len_bytes() > _WIDE * _CHUNK
+    indexed = frame.with_row_index("_hash_row")
+    short = indexed.filter(~long).with_columns(_wide_hash(_WIDE * _CHUNK).alias(out))
+    by_pieces = _piece_hash(indexed.filter(long), out)
+    return pl.concat([short, by_pieces]).sort("_hash_row").drop("_hash_row", "_hex")
+
+
+def _wide_hash(longest: int) -> pl.Expr:
     chunks = [
         pl.col("_hex")
         .str.slice(_CHUNK * k, _CHUNK)
@@ -183,5 +259,44 @@ def stable_hash(frame: pl.DataFrame, parts: Sequence[pl.Expr], out: str) -> pl.D
         pl.sum_horizontal(length, *(c % p * pow(b, k + 1, p) % p for k, c in enumerate(chunks))) % p
         for p, b in zip(_PRIMES, _BASES, strict=True)
     ]
-    value = sums[0] * _PRIMES[1] + sums[1]
-    return frame.with_columns(value.cast(pl.String).str.zfill(19).alias(out)).drop("_hex")
+    return (sums[0] * _PRIMES[1] + sums[1]).cast(pl.String).str.zfill(19)
+
+
+def _powers(base: int, prime: int, count: int) -> list[int]:
+    """base^1 .. base^count mod prime."""
+    found, power = [], 1
+    for _ in range(count):
+        power = power * base % prime
+        found.append(power)
+    return found
+
+
+def _piece_hash(frame: pl.DataFrame, out: str) -> pl.DataFrame:
+    """The same hash as _wide_hash, one row per chunk of `_hex` (linear in the length)."""
+    longest = frame.select(pl.col("_hex").str.len_bytes().max()).item() or 0
+    count = max(-(-longest // _CHUNK), 1)
+    pieces = (
+        frame.select(
+            "_hash_row", pl.col("_hex").str.extract_all(f"[0-9a-f]{{1,{_CHUNK}}}").alias("_c")
+        )
+        .explode("_c")
+        .with_columns(
+            pl.int_range(pl.len(), dtype=pl.Int64).over("_hash_row").alias("_k"),
+            pl.col("_c").str.to_integer(base=16, strict=False).fill_null(0).alias("_v"),
+        )
+    )
+    terms = []
+    for n, (p, b) in enumerate(zip(_PRIMES, _BASES, strict=True)):
+        powers = pl.Series(_powers(b, p, count), dtype=pl.Int64)
+        term = (pl.col("_v") % p) * pl.lit(powers).gather(pl.col("_k")) % p
+        terms.append(term.sum().alias(f"_s{n}"))
+    sums = pieces.group_by("_hash_row").agg(terms)
+    length = pl.col("_hex").str.len_bytes().cast(pl.Int64)
+    value = ((length + pl.col("_s0")) % _PRIMES[0]) * _PRIMES[1] + (
+        length + pl.col("_s1")
+    ) % _PRIMES[1]
+    return (
+        frame.join(sums, on="_hash_row", how="left")
+        .with_columns(value.cast(pl.String).str.zfill(19).alias(out))
+        .drop("_s0", "_s1")
+    )

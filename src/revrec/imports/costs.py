@@ -11,6 +11,7 @@ import polars as pl
 from revrec.imports.checks import (
     REQUIRED,
     boolean,
+    bounded_cells,
     check,
     choice,
     duplicates,
@@ -32,6 +33,7 @@ OUTPUT = (
 )  # fmt: skip
 
 
+@bounded_cells
 def to_costs(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(good costs, row errors). raw: string columns named by attribute, `line` optional.
 

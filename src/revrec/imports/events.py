@@ -13,6 +13,7 @@ import polars as pl
 from revrec.errors import InputError
 from revrec.imports.checks import (
     REQUIRED,
+    bounded_cells,
     check,
     choice,
     duplicates,
@@ -35,6 +36,7 @@ OUTPUT = (
 )  # fmt: skip
 
 
+@bounded_cells
 def to_events(
     raw: pl.DataFrame, event_name: str, known_events: Collection[str] | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -14,6 +14,7 @@ from revrec.imports.checks import (
     FIRST_DATA_LINE,
     REQUIRED,
     boolean,
+    bounded_cells,
     check,
     choice,
     duplicates,
@@ -49,6 +50,7 @@ def unknown_currency() -> pl.Expr:
     )
 
 
+@bounded_cells
 def to_lines(raw: pl.DataFrame, templates: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(good lines, row errors). raw: string columns named by attribute, `line` optional.
 
