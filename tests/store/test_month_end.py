@@ -16,6 +16,7 @@ import csv
 import hashlib
 import json
 
+import sqlalchemy as sa
 from helpers import BILL_HEADS, SO_HEADS, bill, query, so, write_csv
 
 SETUP = """
@@ -252,3 +253,21 @@ def test_wrong_order_and_bad_input_get_one_line_messages(cli, tmp_path):
         == []
     )
     assert _journals(cli, "2024-01")[("PRIMARY", "draft")] == ("3140.00", "3140.00", 18)
+
+
+def test_an_unbalanced_journal_cannot_be_approved(cli, tmp_path):
+    _load(cli, tmp_path)
+    engine = sa.create_engine(cli.url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as conn:  # a journal line changed behind revrec's back
+        conn.execute(
+            sa.text(
+                "update journal_lines set debit = debit + 1 where id = "
+                "(select min(id) from journal_lines where book = 'PRIMARY' and debit > 0)"
+            )
+        )
+    engine.dispose()
+    refused = cli("je", "approve", ok=False)
+    assert refused.exit_code == 1
+    assert str(refused.exception).startswith("journal PRIMARY 2024-01 cannot be approved: ")
+    assert "journal debits = credits (USD): 3130.01 != 3130.00" in str(refused.exception)
+    assert _journals(cli, "2024-01")[("PRIMARY", "draft")] == ("3130.01", "3130.00", 16)
