@@ -11,6 +11,7 @@ from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from revrec.errors import StateError
 from revrec.store import schema as t
@@ -114,6 +115,36 @@ def lines(conn: sa.Connection, book: str, period: str) -> pl.DataFrame:
         pl.col("debit"),
         descending=[False, False, False, False, True],
     )
+
+
+def lines_page(
+    conn: sa.Connection, book: str, period: str, *, limit: int | None = None, offset: int = 0
+) -> pl.DataFrame:
+    """A window of `lines` (same columns and order, the id breaking ties), sorted and cut in the
+    database: `offset` lines skipped, at most `limit`."""
+    jl = t.journal_lines
+    rank = sa.case(
+        {s: i for i, s in enumerate(SOURCE_ORDER)}, value=jl.c.source, else_=len(SOURCE_ORDER)
+    )
+    text = (jl.c.contract_id, jl.c.source_id, jl.c.account)
+    bytewise = [c.collate("C") if conn.dialect.name == "postgresql" else c for c in text]
+    query = (
+        sa.select(*(jl.c[name] for name in LINE_COLUMNS))
+        .where((jl.c.book == book) & (jl.c.period == period))
+        .order_by(rank, *bytewise, jl.c.debit.desc(), jl.c.id)
+    )
+    if offset:
+        query = query.offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return read_frame(conn, query)
+
+
+def line_count(conn: sa.Connection, book: str, period: str) -> int:
+    """How many lines a book's journal of a period has."""
+    jl = t.journal_lines
+    query = sa.select(sa.func.count()).where((jl.c.book == book) & (jl.c.period == period))
+    return int(conn.execute(query).scalar() or 0)
 
 
 def totals(conn: sa.Connection, book: str, period: str) -> list[dict[str, Any]]:
@@ -301,7 +332,9 @@ def advance(
     if conn.execute(sa.select(j.c.state).where(where)).first() is None:
         if expected != DRAFT:
             return False
-        conn.execute(j.insert().values(book=book, period=period, state=DRAFT))
+        # Two first steps at once: the second's insert does nothing, its update finds no draft.
+        insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(j)
+        conn.execute(insert.values(book=book, period=period, state=DRAFT).on_conflict_do_nothing())
     done = conn.execute(
         j.update().where(where & (j.c.state == expected)).values(state=state, **values)
     )
