@@ -10,12 +10,13 @@ from revrec.errors import InputError
 from revrec.imports.files import file_sha256, read_upload
 
 # Neither xlsxwriter nor openpyxl is a dependency (polars' write_excel needs xlsxwriter), so the
-# test writes the few XML parts of an XLSX itself. A cell is a str, int, float, bool, None, or
-# ("date", serial) / ("datetime", serial) for a number styled as a date (Excel's storage).
+# test writes the few XML parts of an XLSX itself. A cell is a str, int, float, bool, None,
+# ("date", serial) / ("datetime", serial) for a number styled as a date (Excel's storage),
+# ("formula", text, saved value or None) or ("error", "#DIV/0!").
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PKG = "http://schemas.openxmlformats.org/package/2006"
-Cell = str | int | float | bool | tuple[str, float] | None
+Cell = str | int | float | bool | tuple[str, float] | tuple[str, str, object] | None
 
 
 def _column(index: int) -> str:
@@ -34,10 +35,24 @@ def _cell(ref: str, value: Cell) -> str:
         return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
     if isinstance(value, int | float):
         return f'<c r="{ref}"><v>{value!r}</v></c>'
+    if isinstance(value, tuple) and value[0] in {"formula", "error"}:
+        return _computed(ref, value)
     if isinstance(value, tuple):
         style = 1 if value[0] == "date" else 2
         return f'<c r="{ref}" s="{style}"><v>{value[1]}</v></c>'
     return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{escape(value)}</t></is></c>'
+
+
+def _computed(ref: str, value: tuple[str, str, object] | tuple[str, float]) -> str:
+    """A formula cell (with its saved value, or none) or a cell holding an Excel error."""
+    if value[0] == "error":
+        return f'<c r="{ref}" t="e"><v>{escape(str(value[1]))}</v></c>'
+    formula, saved = f"<f>{escape(str(value[1]))}</f>", value[2] if len(value) > 2 else None
+    if saved is None:
+        return f'<c r="{ref}">{formula}</c>'
+    if isinstance(saved, str):
+        return f'<c r="{ref}" t="str">{formula}<v>{escape(saved)}</v></c>'
+    return f'<c r="{ref}">{formula}<v>{saved!r}</v></c>'
 
 
 def write_xlsx(path: Path, sheets: dict[str, list[list[Cell]]]) -> None:
@@ -143,9 +158,14 @@ def test_line_numbers_count_blank_lines_and_quoted_line_breaks(tmp_path):
     ("content", "message"),
     [
         (b"", "x.csv: the file is empty: expected a heading line"),
-        (b"id,amount\n\xff\xfe,1\n", "x.csv: not UTF-8 text: expected a CSV saved as UTF-8"),
+        (b"id,amount\n\xff\xfe,1\n",
+         ("x.csv: no row could be read: line 2: not UTF-8: byte 0xff at offset 0 of the line "
+          "(latin-1? save the file as CSV UTF-8)")),
+        # read_upload takes no row errors: the first names its line (read_upload_rows keeps
+        # the good rows, see test_unreadable_rows.py).
         (b"id,amount\nA,1\nB,2,3\n",
-         "x.csv: row 3 has 3 cells: expected at most 2, one per heading"),
+         ("x.csv: line 3: expected 2 columns, found 3 (a ',' inside a value needs quotes around "
+          "the value)")),
         (b"id,,amount\nA,1,2\n", "x.csv: column 2 has values but no heading"),
         (b"id,id\nA,B\n", "x.csv: heading given twice: id"),
         (b"id,line\nA,1\n", "x.csv: the heading 'line' is reserved for the file line number"),
@@ -194,12 +214,14 @@ def test_an_unreadable_xlsx_names_the_file_and_the_problem(tmp_path):
     write_xlsx(path, {"Sheet1": [["a"], ["1"]]})
     with pytest.raises(InputError) as caught:
         read_upload(path, sheet="Costs")
-    assert str(caught.value) == "one.xlsx: no sheet named 'Costs'"
+    assert str(caught.value) == "one.xlsx: no sheet named 'Costs' (the sheets: 'Sheet1')"
     empty = tmp_path / "empty.xlsx"
     write_xlsx(empty, {"Sheet1": []})
     with pytest.raises(InputError) as caught:
         read_upload(empty)
-    assert str(caught.value) == "empty.xlsx: the sheet is empty: expected a heading row"
+    assert str(caught.value) == (
+        "empty.xlsx, sheet 'Sheet1': the sheet is empty: expected a heading row"
+    )
     broken = tmp_path / "broken.xlsx"
     broken.write_bytes(b"not a zip archive")
     with pytest.raises(InputError, match=r"^broken.xlsx: not a readable XLSX file \("):

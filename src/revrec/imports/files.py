@@ -3,27 +3,102 @@ and a YAML document (a setup file, a mapping file) into plain data.
 
 The only module of `imports` that touches the file system; it never interprets a value beyond
 what the file format itself says (an Excel date cell becomes 'YYYY-MM-DD').
+
+A row the format itself makes unreadable (a CSV row with more cells than headings, a bad quote, a
+byte that is not UTF-8; an XLSX cell with a formula but no saved value, or an Excel error) is a row
+error of its own line (SPEC §4.2: good rows are never lost because of bad ones). Only a file whose
+headings cannot be read, or of which no row can be read, is rejected as a whole, naming the line.
 """
 
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
-import io
-from pathlib import Path
-from typing import Any
+import itertools
+import re
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import IO, Any
+from xml.etree import ElementTree as ET
+from xml.sax.saxutils import unescape
 
 import fastexcel
 import polars as pl
 import yaml
 
 from revrec.errors import InputError
+from revrec.imports.checks import ERROR_SCHEMA
+from revrec.imports.mappings import Mapping, check_headers
 
 BOM = b"\xef\xbb\xbf"
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 HEADING_LINE = 1
 # Excel keeps 15 significant digits; a computed cell such as 12.300000000000001 means 12.3.
 EXCEL_DIGITS = 15
+TITLE_ROWS = 20  # rows below a heading row that does not match the mapping, looked at for headings
+SHOWN = 120  # characters of a row's text kept as the value of its row error
+SNIFF = 8192  # bytes of the heading line looked at for a NUL byte (binary or UTF-16)
+PEEK = 1 << 16  # bytes of a CSV read for its first rows, before the whole file is
+BLOCK = 1 << 22  # bytes of an XLSX sheet's XML scanned at a time for formulas and errors
+
+
+@dataclass
+class _Bad:
+    """A row that could not be read: its line, its text, the problem, the cells (if reliable)."""
+
+    line: int
+    value: str
+    message: str
+    cells: list[str | None] | None = None
+
+
+@dataclass
+class _Read:
+    """Cells as read (column_0.., `line`; the heading row first) and the unreadable rows."""
+
+    cells: pl.DataFrame
+    bad: list[_Bad] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file read for staging.
+
+    rows: every heading as a String column (null for an empty cell) plus Int64 `line`.
+    errors: one row error (ERROR_SCHEMA; column '') per row that could not be read.
+    unreadable: `line` and the heading columns of those rows: the cells that could be read
+    reliably (those of a row with a bad byte or a formula without a value), else null.
+    where: the file, and for an XLSX the sheet read ("orders.xlsx, sheet 'Orders'").
+    """
+
+    rows: pl.DataFrame
+    errors: pl.DataFrame
+    unreadable: pl.DataFrame
+    where: str
+
+    def with_unreadable(
+        self,
+        rows: pl.DataFrame,
+        errors: pl.DataFrame,
+        renames: dict[str, str] | None = None,
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """`rows` (this upload's rows, headings renamed by `renames`) with a row for each
+        unreadable one, in line order, and `errors` (the validators') with their row errors."""
+        if self.errors.is_empty():
+            return rows, errors
+        renames = renames or {}
+        bad = self.unreadable.rename(
+            {k: v for k, v in renames.items() if k in self.unreadable.columns and k != v}
+        )
+        bad = bad.select(c for c in bad.columns if c in rows.columns)
+        every = pl.concat([rows, bad], how="diagonal_relaxed").sort("line", maintain_order=True)
+        found = pl.concat([errors.cast(ERROR_SCHEMA), self.errors]).sort(  # type: ignore[arg-type]
+            "line", maintain_order=True
+        )
+        return every, found
 
 
 def check_readable(path: Path) -> None:
@@ -61,25 +136,75 @@ def read_upload(path: Path, sheet: str | None = None) -> pl.DataFrame:
     file line of the row (the heading is line 1). Rows whose cells are all empty are left out.
 
     CSV: UTF-8 with or without a BOM; comma or semicolon, whichever the heading line uses more.
-    XLSX: the first sheet unless `sheet` is named. Anything unreadable is an InputError.
+    XLSX: the first sheet unless `sheet` is named. Anything unreadable, a row included, is an
+    InputError (`read_upload_rows` keeps the readable rows and names the others).
+    """
+    upload = read_upload_rows(path, sheet=sheet)
+    if not upload.errors.is_empty():
+        line, _, _, message = upload.errors.row(0)
+        raise InputError(f"{upload.where}: line {line}: {message}")
+    return upload.rows
+
+
+def read_upload_rows(
+    path: Path, mapping: Mapping | None = None, *, sheet: str | None = None
+) -> Upload:
+    """The rows of an upload file as `read_upload` reads them, and a row error for each row that
+    cannot be read (its line and the problem); the other rows go on.
+
+    With a `mapping`, headings that do not match it reject the file with the mapping's message,
+    naming the file (and sheet); when a row below the first matches, the message says so (title
+    rows above the headings). A file whose headings cannot be read, or of which no row can be
+    read, is an InputError naming the line.
     """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path.name}: no such file")
     if path.suffix.lower() in EXCEL_SUFFIXES:
-        return _shape(_read_excel(path, sheet), path.name, quoted_lines=False)
-    if sheet is not None:
-        raise InputError(f"{path.name}: a sheet can only be named for an XLSX file")
-    return _shape(_read_csv(path), path.name, quoted_lines=True)
+        read, where = _read_excel(path, sheet, mapping)
+        unit = "row"
+    else:
+        if sheet is not None:
+            raise InputError(f"{path.name}: a sheet can only be named for an XLSX file")
+        where, unit = path.name, "line"
+        read = _read_csv(path, mapping)
+    rows, unreadable = _shape(read, where, unit)
+    errors = pl.DataFrame(
+        {
+            "line": [b.line for b in read.bad],
+            "column": [""] * len(read.bad),
+            "value": [b.value for b in read.bad],
+            "message": [b.message for b in read.bad],
+        },
+        schema=ERROR_SCHEMA,
+    )
+    if rows.is_empty() and read.bad:
+        first = read.bad[0]
+        more = f" (and {len(read.bad) - 1} more)" if len(read.bad) > 1 else ""
+        raise InputError(
+            f"{where}: no row could be read: {unit} {first.line}: {first.message}{more}"
+        )
+    return Upload(rows, errors, unreadable, where)
 
 
-def _read_csv(path: Path) -> pl.DataFrame:
+# CSV
+
+
+def _read_csv(path: Path, mapping: Mapping | None) -> _Read:
     data = path.read_bytes()
     data = data.removeprefix(BOM)
     if not data.strip():
         raise InputError(f"{path.name}: the file is empty: expected a heading line")
+    _check_text(path.name, data)
     heading = data.split(b"\n", 1)[0]
+    try:
+        heading.decode("utf-8")
+    except UnicodeDecodeError as error:
+        problem = _not_utf8(heading[error.start], error.start, "the line")
+        raise InputError(f"{path.name}: stopped at line 1 (the headings): {problem}") from None
     separator = ";" if heading.count(b";") > heading.count(b",") else ","
+    if mapping is not None:
+        _check_headings(_first_records(data, separator), mapping, path.name)
     try:
         cells = pl.read_csv(
             data,
@@ -88,56 +213,377 @@ def _read_csv(path: Path) -> pl.DataFrame:
             separator=separator,
             encoding="utf8",
         )
-    except pl.exceptions.PolarsError as error:
-        raise InputError(f"{path.name}: {_csv_problem(data, separator, str(error))}") from None
+    except pl.exceptions.PolarsError:
+        # Polars reads a clean file fast and refuses a file with one bad row; the file is then
+        # read row by row, and each row that cannot be read becomes a row error of its own.
+        return _read_csv_rows(path.name, data, separator)
     if b'"' not in data:
-        return cells  # no quoted cells: nothing spans lines, and every empty cell is null
+        return _Read(_with_lines(cells, []))  # nothing spans lines, every empty cell is null
     # An empty quoted cell ("") is as empty as one with nothing in it.
-    return cells.with_columns(
+    cells = cells.with_columns(
         pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in cells.columns
+    )
+    spanning = [
+        c for c in cells.columns if cells.get_column(c).str.contains("\n", literal=True).any()
+    ]
+    return _Read(_with_lines(cells, spanning))
+
+
+def _with_lines(cells: pl.DataFrame, spanning: Sequence[str]) -> pl.DataFrame:
+    """`line` of row k = 1 + k + the line breaks inside quoted cells of the rows before it."""
+    newlines = pl.sum_horizontal(
+        pl.lit(0), *(pl.col(c).str.count_matches("\n").fill_null(0) for c in spanning)
+    )
+    return cells.with_columns(
+        (
+            pl.int_range(pl.len(), dtype=pl.Int64)
+            + HEADING_LINE
+            + newlines.cum_sum().shift(1, fill_value=0).cast(pl.Int64)
+        ).alias("line")
     )
 
 
-def _csv_problem(data: bytes, separator: str, message: str) -> str:
-    if "utf-8" in message.lower():
-        return "not UTF-8 text: expected a CSV saved as UTF-8"
-    if "more fields" in message:
-        # Only on this error path does the file go through Python's csv, to name the line.
-        text = data.decode("utf-8", errors="replace")
-        rows = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
-        width = 0
-        for number, row in enumerate(rows, start=HEADING_LINE):
-            if number == HEADING_LINE:
-                width = len(row)
-            elif len(row) > width:
-                return (
-                    f"row {number} has {len(row)} cells: expected at most {width}, one per heading"
-                )
-        return "a row has more cells than there are headings"
-    return f"not a readable CSV file ({message.splitlines()[0]})"
-
-
-def _read_excel(path: Path, sheet: str | None) -> pl.DataFrame:
-    try:
-        cells = pl.read_excel(
-            path,
-            sheet_name=sheet,
-            engine="calamine",
-            has_header=False,
-            read_options={"header_row": None, "dtypes": "string"},
-            drop_empty_rows=False,
-            raise_if_empty=False,
+def _check_text(name: str, data: bytes) -> None:
+    """A file that is not text at all (an XLSX renamed, UTF-16, binary) is rejected whole."""
+    if data.startswith(b"PK\x03\x04"):
+        raise InputError(
+            f"{name}: stopped at line 1: this is an XLSX (zip) file, not a CSV: name it .xlsx"
         )
-    except ValueError as error:
-        if sheet is not None and "sheet" in str(error):
-            raise InputError(f"{path.name}: no sheet named {sheet!r}") from None
-        raise InputError(f"{path.name}: not a readable XLSX file ({error})") from None
-    except (fastexcel.FastExcelError, OSError) as error:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(f"{name}: stopped at line 1: UTF-16 text: save the file as CSV UTF-8")
+    heading = data[:SNIFF].split(b"\n", 1)[0]
+    nul = heading.find(b"\x00")
+    if nul >= 0:
+        raise InputError(
+            f"{name}: stopped at line 1: a NUL byte at offset {nul} of the line: not a text "
+            "file (UTF-16?): expected a CSV saved as UTF-8"
+        )
+
+
+def _first_records(data: bytes, separator: str) -> list[tuple[int, list[str | None]]]:
+    """(line, cells) of the first rows of a CSV, for finding its headings (no errors raised)."""
+    head = data[:PEEK]
+    if len(data) > PEEK and b"\n" in head:
+        head = head[: head.rfind(b"\n") + 1]
+    lines = head.decode("utf-8", errors="replace").split("\n")
+    reader = csv.reader((s + "\n" for s in lines), delimiter=separator)
+    found: list[tuple[int, list[str | None]]] = []
+    while len(found) <= TITLE_ROWS:
+        begin = reader.line_num
+        try:
+            record = next(reader)
+        except (StopIteration, csv.Error):
+            break
+        cells: list[str | None] = list(record)
+        found.append((begin + 1, cells))
+    return found
+
+
+def _read_csv_rows(name: str, data: bytes, separator: str) -> _Read:
+    """The rows of a CSV read one by one (Python's csv over lines split at '\\n'), a row that
+    cannot be read becoming a `_Bad`: more cells than headings, a bad or unterminated quote, a
+    byte that is not UTF-8.
+
+    Linear: a row whose quote error is found on a later line than its own (an unterminated
+    quote) is its line's error, and the reader starts again on the next line; the lines read
+    twice so are those up to the next quote, which the quote that was never closed swallowed.
+    """
+    enabled = gc.isenabled()
+    gc.disable()  # a million small lists, none of them cyclic: the collector would triple the time
+    try:
+        return _csv_rows(name, data, separator)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _csv_rows(name: str, data: bytes, separator: str) -> _Read:
+    lines, bad_bytes = _decoded_lines(data)
+    total = len(lines)
+    rows: list[Sequence[str | None]] = []
+    row_lines: list[int] = []
+    bad: list[_Bad] = []
+    width = 0
+    start = 0  # index of the line the reader starts from
+    rescanned = 0
+    while start < total:
+        reader = csv.reader(
+            (s + "\n" for s in itertools.islice(lines, start, None)),
+            delimiter=separator,
+            strict=True,
+        )
+        restart = None
+        while True:
+            begin = reader.line_num
+            try:
+                record = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as error:
+                first, last = start + begin + 1, start + reader.line_num
+                problem = _quote_problem(str(error), first, last)
+                if first == HEADING_LINE:
+                    rest = ": the rest of the file could not be read" if last > first else ""
+                    raise InputError(
+                        f"{name}: stopped at line 1 (the headings): {problem}{rest}"
+                    ) from None
+                # A quote error found on a later line than the row's own: the row's line is the
+                # error, and the lines after it are read as rows of their own.
+                if last > first:
+                    problem += ": the row was not read; the lines after it were read on their own"
+                bad.append(_Bad(first, _text(lines, first, first), problem))
+                if last > first:
+                    restart = first  # index of the line after `first`
+                    rescanned += last - first
+                    break
+                continue
+            first, last = start + begin + 1, start + reader.line_num
+            if first == HEADING_LINE:
+                if not record:
+                    raise InputError(f"{name}: no headings in the first line")
+                width = len(record)
+            encoding = _encoding_problem(bad_bytes, first, last)
+            if encoding is not None:
+                if first == HEADING_LINE:
+                    raise InputError(f"{name}: stopped at line 1 (the headings): {encoding}")
+                bad.append(_Bad(first, _text(lines, first, last), encoding, _fit(record, width)))
+                continue
+            if not record:
+                continue  # a blank line
+            if len(record) > width and any(c.strip() for c in record[width:]):
+                bad.append(
+                    _Bad(
+                        first,
+                        _text(lines, first, last),
+                        f"expected {width} columns, found {len(record)} (a {separator!r} inside "
+                        "a value needs quotes around the value)",
+                    )
+                )
+                continue
+            rows.append(record if len(record) == width else _fit(record, width))
+            row_lines.append(first)
+        if restart is None:
+            break
+        if rescanned > 2 * total + 1000:  # a guard: the restarts read far less than this
+            raise InputError(
+                f"{name}: stopped at line {restart}: unterminated quote starting on line "
+                f"{restart}: the rest of the file could not be read"
+            )
+        start = restart
+    columns = {
+        f"column_{i}": pl.Series(values, dtype=pl.String)
+        for i, values in enumerate(zip(*rows, strict=True))
+    }
+    cells = pl.DataFrame(columns).with_columns(
+        pl.Series("line", row_lines, dtype=pl.Int64),
+        *(pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in columns),
+    )
+    return _Read(cells, sorted(bad, key=lambda b: b.line))
+
+
+def _decoded_lines(data: bytes) -> tuple[list[str], dict[int, tuple[int, int]]]:
+    """The file's lines (split at '\\n', without it) and, per line that is not UTF-8, the offset
+    and value of its first bad byte (the line decoded with U+FFFD in its place)."""
+    try:
+        lines = data.decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        pass
+    else:
+        if lines and not lines[-1]:
+            lines.pop()
+        return lines, {}
+    pieces = data.split(b"\n")
+    if pieces and not pieces[-1]:
+        pieces.pop()
+    lines = []
+    bad: dict[int, tuple[int, int]] = {}
+    for number, piece in enumerate(pieces, start=1):
+        try:
+            lines.append(piece.decode("utf-8"))
+        except UnicodeDecodeError as error:
+            bad[number] = (error.start, piece[error.start])
+            lines.append(piece.decode("utf-8", errors="replace"))
+    return lines, bad
+
+
+def _encoding_problem(bad_bytes: dict[int, tuple[int, int]], first: int, last: int) -> str | None:
+    if not bad_bytes:
+        return None
+    for number in range(first, last + 1):
+        if number in bad_bytes:
+            offset, byte = bad_bytes[number]
+            return _not_utf8(byte, offset, "the line" if number == first else f"line {number}")
+    return None
+
+
+def _not_utf8(byte: int, offset: int, where: str) -> str:
+    return (
+        f"not UTF-8: byte 0x{byte:02x} at offset {offset} of {where} "
+        "(latin-1? save the file as CSV UTF-8)"
+    )
+
+
+def _quote_problem(error: str, first: int, last: int) -> str:
+    """What Python's csv found wrong with the row starting on line `first` (found on `last`)."""
+    if "unexpected end of data" in error:
+        return f"unterminated quote starting on line {first}"
+    if "field larger than field limit" in error:
+        return (
+            f"a cell starting on line {first} is longer than {csv.field_size_limit()} "
+            "characters (an unterminated quote?)"
+        )
+    if "expected after" in error:
+        if last > first:
+            return (
+                f"unterminated quote starting on line {first} (the next quote, on line {last}, "
+                "is followed by text)"
+            )
+        return (
+            f"text after the closing quote of a cell on line {last}: a quote inside a quoted "
+            'cell is written twice ("")'
+        )
+    if "new-line character" in error:
+        return f"a carriage return inside a cell without quotes on line {last}"
+    return f"line {last}: {error}"
+
+
+def _text(lines: Sequence[str], first: int, last: int) -> str:
+    """Lines first..last (1-based) of the file, cut to SHOWN characters, as a row error's value."""
+    text = "\n".join(lines[first - 1 : last]).rstrip("\r")
+    return text if len(text) <= SHOWN else text[: SHOWN - 3] + "..."
+
+
+def _fit(record: Sequence[str], width: int) -> list[str | None]:
+    """A record as `width` cells: missing trailing cells are empty, empty extra ones dropped."""
+    cells: list[str | None] = list(record[:width])
+    cells.extend([None] * (width - len(cells)))
+    return cells
+
+
+# Headings
+
+
+def _labels(cells: Sequence[str | None]) -> list[str]:
+    return [label for c in cells if (label := (c or "").lstrip("\ufeff").strip())]
+
+
+def _check_headings(
+    rows: Sequence[tuple[int, Sequence[str | None]]],
+    mapping: Mapping,
+    name: str,
+    sheet: str | None = None,
+    others: Sequence[str] = (),
+) -> None:
+    """An InputError naming the file (and sheet) unless the first of `rows` holds the mapping's
+    headings; when a later row holds them (title rows above the headings), the message says so."""
+    if not rows:
+        return
+    unit, of_sheet = ("row", f" of sheet {sheet!r}") if sheet is not None else ("line", "")
+    line, cells = rows[0]
+    try:
+        check_headers(_labels(cells), mapping)
+    except InputError as error:
+        for later, other in rows[1 : TITLE_ROWS + 1]:
+            try:
+                check_headers(_labels(other), mapping)
+            except InputError:
+                continue
+            shown = _labels(cells)
+            has = ", ".join(repr(c) for c in shown[:4]) + (", ..." if len(shown) > 4 else "")
+            raise InputError(
+                f"{name}: the headings were not found on {unit} {line}{of_sheet} (it has "
+                f"{has or 'nothing'}); they were found on {unit} {later}: delete the {unit}s "
+                "above the headings"
+            ) from None
+        where = f"{name}, sheet {sheet!r}" if sheet is not None else name
+        if others:
+            where += f" (the workbook's other sheets: {', '.join(repr(o) for o in others)})"
+        raise InputError(f"{where}: {error}") from None
+
+
+def _shape(read: _Read, where: str, unit: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(rows, unreadable): headings from the first row, `line` kept, all-empty rows left out."""
+    cells = read.cells
+    if cells.height == 0:
+        what = "sheet" if unit == "row" else "file"
+        raise InputError(f"{where}: the {what} is empty: expected a heading {unit}")
+    names = [c for c in cells.columns if c != "line"]
+    headings: list[str | None] = list(cells.select(names).row(0))
+    keep: list[int] = []
+    for index, heading in enumerate(headings):
+        label = (heading or "").lstrip("\ufeff").strip()
+        if label:
+            keep.append(index)
+        elif cells.get_column(names[index]).slice(1).null_count() < cells.height - 1:
+            raise InputError(f"{where}: column {index + 1} has values but no heading")
+    labels = [(headings[i] or "").lstrip("\ufeff").strip() for i in keep]
+    if not labels:
+        first = "the first row" if unit == "row" else "the first line"
+        raise InputError(f"{where}: no headings in {first}")
+    twice = sorted({h for h in labels if labels.count(h) > 1})
+    if twice:
+        raise InputError(f"{where}: heading given twice: {', '.join(twice)}")
+    if "line" in (h.casefold() for h in labels):
+        raise InputError(f"{where}: the heading 'line' is reserved for the file line number")
+    frame = cells.slice(1).select(
+        *(pl.col(names[i]).alias(label) for i, label in zip(keep, labels, strict=True)),
+        pl.col("line").cast(pl.Int64),
+    )
+    empty = frame.select(pl.all_horizontal(pl.exclude("line").is_null())).to_series()
+    rows = frame.filter(~empty) if empty.any() else frame
+    schema = dict.fromkeys(labels, pl.String) | {"line": pl.Int64}
+    unreadable = pl.DataFrame(
+        [
+            [*(b.cells[i] if b.cells is not None and i < len(b.cells) else None for i in keep),
+             b.line]
+            for b in read.bad
+        ],
+        schema=schema,
+        orient="row",
+    )  # fmt: skip
+    return rows, unreadable
+
+
+# XLSX
+
+
+def _read_excel(path: Path, sheet: str | None, mapping: Mapping | None) -> tuple[_Read, str]:
+    try:
+        reader = fastexcel.read_excel(path)
+        names = list(reader.sheet_names)
+        if sheet is not None and sheet not in names:
+            shown = ", ".join(repr(n) for n in names)
+            raise InputError(f"{path.name}: no sheet named {sheet!r} (the sheets: {shown})")
+        if not names:
+            raise InputError(f"{path.name}: the workbook has no sheet")
+        name = sheet if sheet is not None else names[0]
+        # skip_rows=0 keeps the empty rows above the first used one, so row k is sheet row k+1.
+        loaded = reader.load_sheet(name, header_row=None, dtypes="string", skip_rows=0)
+        cells = loaded.to_polars()
+    except (fastexcel.FastExcelError, OSError, ValueError) as error:
         first = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise InputError(f"{path.name}: not a readable XLSX file ({first})") from None
-    if cells.height == 0:
-        raise InputError(f"{path.name}: the sheet is empty: expected a heading row")
-    return cells.select(_excel_cell(c) for c in cells.columns)
+    where = f"{path.name}, sheet {name!r}"
+    cells = cells.rename({c: f"column_{i}" for i, c in enumerate(cells.columns)})
+    cells = cells.select(_excel_cell(c) for c in cells.columns).with_columns(
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("line")
+    )
+    used = cells.select(pl.any_horizontal(pl.exclude("line").is_not_null())).to_series()
+    if not used.any():
+        raise InputError(f"{where}: the sheet is empty: expected a heading row")
+    # Empty rows above the headings are skipped (the line numbers stay the sheet's rows).
+    heading_row = int(used.arg_true()[0])
+    cells = cells.slice(heading_row)
+    heading_line = heading_row + 1
+    bad = _excel_problems(path, name, cells, heading_line, where)
+    if mapping is not None:
+        rows = [(int(r[-1]), list(r[:-1])) for r in cells.head(TITLE_ROWS + 1).iter_rows()]
+        others = [n for n in names if n != name] if sheet is None else []
+        _check_headings(rows, mapping, path.name, name, others)
+    if bad:
+        lines = pl.Series([b.line for b in bad], dtype=pl.Int64)
+        cells = cells.filter(~pl.col("line").is_in(lines.implode()))
+    return _Read(cells, bad), where
 
 
 def _excel_cell(name: str) -> pl.Expr:
@@ -164,47 +610,122 @@ def _excel_cell(name: str) -> pl.Expr:
     return pl.when(value != "").then(value).alias(name)
 
 
-def _shape(cells: pl.DataFrame, name: str, *, quoted_lines: bool) -> pl.DataFrame:
-    """Headings from the first row; `line` counts the file lines a quoted CSV cell spans."""
-    if cells.height == 0:
-        raise InputError(f"{name}: the file is empty: expected a heading line")
-    headings: list[str | None] = list(cells.row(0))
-    keep: list[int] = []
-    for index, heading in enumerate(headings):
-        label = (heading or "").lstrip("\ufeff").strip()
-        if label:
-            keep.append(index)
-        elif cells.get_column(cells.columns[index]).slice(1).null_count() < cells.height - 1:
-            raise InputError(f"{name}: column {index + 1} has values but no heading")
-    labels = [(headings[i] or "").lstrip("\ufeff").strip() for i in keep]
-    if not labels:
-        raise InputError(f"{name}: no headings in the first line")
-    twice = sorted({h for h in labels if labels.count(h) > 1})
-    if twice:
-        raise InputError(f"{name}: heading given twice: {', '.join(twice)}")
-    if "line" in (h.casefold() for h in labels):
-        raise InputError(f"{name}: the heading 'line' is reserved for the file line number")
-    columns = [cells.columns[i] for i in keep]
-    spanning = [
-        c
-        for c in (cells.columns if quoted_lines else [])
-        if cells.get_column(c).str.contains("\n", literal=True).any()
+# A cell with a formula: (column, row, attributes, formula text, the saved value element if any).
+_FORMULA = re.compile(
+    rb'<c r="([A-Z]{1,3})([0-9]+)"([^>]*)>(?:<f[^>]*/>|<f[^>]*>([^<]*)</f>)(<v>[^<]*</v>|<v/>)?'
+)
+# A cell holding an Excel error (#DIV/0!, #N/A, #REF!, ...): column, row, the error.
+_ERROR = re.compile(
+    rb'<c r="([A-Z]{1,3})([0-9]+)"[^>]*?\bt="e"[^>]*>(?:<f[^>]*/>|<f[^>]*>[^<]*</f>)?<v>([^<]*)</v>'
+)
+
+
+def _excel_problems(
+    path: Path, sheet: str, cells: pl.DataFrame, heading_line: int, where: str
+) -> list[_Bad]:
+    """A `_Bad` per data row with a cell that has a formula but no saved value (calamine reads
+    it as empty) or an Excel error (read as empty too); such a cell among the headings rejects
+    the file. Best effort: a workbook laid out unusually is not scanned."""
+    found: dict[int, str] = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            part = _sheet_part(archive, sheet)
+            if part is None:
+                return []
+            with archive.open(part) as stream:
+                for ref, row, problem in _cell_problems(stream):
+                    if row == heading_line:
+                        raise InputError(f"{where}: the heading in cell {ref}: {problem}")
+                    if row > heading_line and row not in found:
+                        found[row] = f"cell {ref}: {problem}"
+    except (zipfile.BadZipFile, KeyError, ET.ParseError, OSError):
+        return []
+    if not found:
+        return []
+    by_line = {int(r[-1]): list(r[:-1]) for r in cells.filter(
+        pl.col("line").is_in(pl.Series(list(found), dtype=pl.Int64).implode())
+    ).iter_rows()}  # fmt: skip
+    return [
+        _Bad(
+            line,
+            ", ".join(c for c in by_line.get(line, []) if c is not None)[:SHOWN],
+            message,
+            by_line.get(line),
+        )
+        for line, message in sorted(found.items())
     ]
-    newlines = pl.sum_horizontal(
-        pl.lit(0), *(pl.col(c).str.count_matches("\n").fill_null(0) for c in spanning)
-    )
-    frame = cells.select(
-        *(pl.col(c).alias(label) for c, label in zip(columns, labels, strict=True)),
-        # Line of row k = 1 + k + the line breaks inside quoted cells of the rows before it.
-        (
-            pl.int_range(pl.len(), dtype=pl.Int64)
-            + HEADING_LINE
-            + newlines.cum_sum().shift(1, fill_value=0).cast(pl.Int64)
-        ).alias("line"),
-    )
-    frame = frame.slice(1)
-    empty = frame.select(pl.all_horizontal(pl.exclude("line").is_null())).to_series()
-    return frame.filter(~empty) if empty.any() else frame
+
+
+def _cell_problems(stream: IO[bytes]) -> Iterator[tuple[str, int, str]]:
+    """(cell, row, problem) of a sheet's XML, read BLOCK bytes at a time."""
+    carry = b""
+    while True:
+        block = stream.read(BLOCK)
+        buffer = carry + block
+        cut = buffer.rfind(b"<c ") if block else len(buffer)
+        if cut <= 0:
+            carry = buffer
+            if not block:
+                return
+            continue
+        part, carry = buffer[:cut], buffer[cut:]
+        if b"<f" in part:
+            for match in _FORMULA.finditer(part):
+                column, row, attributes, formula, saved = match.groups()
+                text_result = b't="str"' in attributes
+                if saved is None or (saved in (b"<v/>", b"<v></v>") and not text_result):
+                    shown = unescape((formula or b"").decode("utf-8", errors="replace"))
+                    formula_text = f" (={shown})" if shown else ""
+                    yield (
+                        f"{column.decode()}{row.decode()}",
+                        int(row),
+                        (
+                            f"a formula{formula_text} without a saved value: open the file in "
+                            "Excel and save it again (or paste the values) so that the results "
+                            "are stored"
+                        ),
+                    )
+        if b't="e"' in part:
+            for match in _ERROR.finditer(part):
+                column, row, value = match.groups()
+                code = unescape(value.decode("utf-8", errors="replace"))
+                yield (f"{column.decode()}{row.decode()}", int(row), f"the Excel error {code}")
+        if not block:
+            return
+
+
+def _sheet_part(archive: zipfile.ZipFile, sheet: str) -> str | None:
+    """The archive path of the worksheet named `sheet`, from the workbook and its relations."""
+    workbook = _workbook_path(archive)
+    folder = PurePosixPath(workbook).parent
+    rels = f"{folder}/_rels/{PurePosixPath(workbook).name}.rels"
+    sheet_id = None
+    for element in _xml(archive.read(workbook)).iter():
+        if element.tag.endswith("}sheet") and element.get("name") == sheet:
+            sheet_id = next((v for k, v in element.attrib.items() if k.endswith("}id")), None)
+    if sheet_id is None:
+        return None
+    for element in _xml(archive.read(rels)).iter():
+        if element.get("Id") == sheet_id:
+            target = element.get("Target", "")
+            return target.lstrip("/") if target.startswith("/") else f"{folder}/{target}"
+    return None
+
+
+def _xml(data: bytes) -> ET.Element:
+    """A workbook part: a few kB written by a spreadsheet program; expat (2.4.1 and later)
+    refuses the entity-expansion attacks that S314 is about, and calamine read it first."""
+    return ET.fromstring(data)  # noqa: S314
+
+
+def _workbook_path(archive: zipfile.ZipFile) -> str:
+    for element in _xml(archive.read("_rels/.rels")).iter():
+        if element.get("Type", "").endswith("/officeDocument"):
+            return element.get("Target", "xl/workbook.xml").lstrip("/")
+    return "xl/workbook.xml"
+
+
+# YAML
 
 
 def read_yaml(path: Path, what: str) -> Any:

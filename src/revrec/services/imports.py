@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from revrec.errors import InputError
 from revrec.imports import billings, costs, events, sales_orders
-from revrec.imports.files import file_sha256, read_upload
+from revrec.imports.files import file_sha256, read_upload_rows
 from revrec.imports.mappings import Mapping, check_headers
 from revrec.imports.values import dates
 from revrec.services.mappings import get_mapping
@@ -144,11 +144,13 @@ def _stage_file(
     now: datetime,
 ) -> ImportSummary:
     """Read, check and stage every row of a file not seen before."""
-    raw = read_upload(path)
+    upload = read_upload_rows(path, mapping)  # rows that cannot be read are row errors
+    raw = upload.rows
     headings = [c for c in raw.columns if c != "line"]
     renames = check_headers(headings, mapping)
     raw = raw.rename({k: v for k, v in renames.items() if k != v})
     good, errors = _validate(upload_type, raw, conn, mapping, event_name)
+    raw, errors = upload.with_unreadable(raw, errors, renames)
     upload_names = {a.name: a.upload_name for a in mapping.attributes}
     summary = ImportSummary(display, rows_read=raw.height)
     file_id = store.add_file(
