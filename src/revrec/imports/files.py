@@ -16,51 +16,25 @@ import csv
 import gc
 import hashlib
 import itertools
-import re
-import zipfile
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
-from typing import IO, Any
-from xml.etree import ElementTree as ET
-from xml.sax.saxutils import unescape
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-import fastexcel
 import polars as pl
 import yaml
 
 from revrec.errors import InputError
 from revrec.imports.checks import ERROR_SCHEMA
-from revrec.imports.mappings import Mapping, check_headers
+from revrec.imports.mappings import Mapping
+from revrec.imports.reading import SHOWN, TITLE_ROWS, Bad, Read, check_headings
+from revrec.imports.xlsx import read_excel
 
 BOM = b"\xef\xbb\xbf"
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 HEADING_LINE = 1
-# Excel keeps 15 significant digits; a computed cell such as 12.300000000000001 means 12.3.
-EXCEL_DIGITS = 15
-TITLE_ROWS = 20  # rows below a heading row that does not match the mapping, looked at for headings
-SHOWN = 120  # characters of a row's text kept as the value of its row error
 SNIFF = 8192  # bytes of the heading line looked at for a NUL byte (binary or UTF-16)
 PEEK = 1 << 16  # bytes of a CSV read for its first rows, before the whole file is
-BLOCK = 1 << 22  # bytes of an XLSX sheet's XML scanned at a time for formulas and errors
-
-
-@dataclass
-class _Bad:
-    """A row that could not be read: its line, its text, the problem, the cells (if reliable)."""
-
-    line: int
-    value: str
-    message: str
-    cells: list[str | None] | None = None
-
-
-@dataclass
-class _Read:
-    """Cells as read (column_0.., `line`; the heading row first) and the unreadable rows."""
-
-    cells: pl.DataFrame
-    bad: list[_Bad] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -161,7 +135,7 @@ def read_upload_rows(
     if not path.is_file():
         raise InputError(f"{path.name}: no such file")
     if path.suffix.lower() in EXCEL_SUFFIXES:
-        read, where = _read_excel(path, sheet, mapping)
+        read, where = read_excel(path, sheet, mapping)
         unit = "row"
     else:
         if sheet is not None:
@@ -190,7 +164,7 @@ def read_upload_rows(
 # CSV
 
 
-def _read_csv(path: Path, mapping: Mapping | None) -> _Read:
+def _read_csv(path: Path, mapping: Mapping | None) -> Read:
     data = path.read_bytes()
     data = data.removeprefix(BOM)
     if not data.strip():
@@ -204,7 +178,7 @@ def _read_csv(path: Path, mapping: Mapping | None) -> _Read:
         raise InputError(f"{path.name}: stopped at line 1 (the headings): {problem}") from None
     separator = ";" if heading.count(b";") > heading.count(b",") else ","
     if mapping is not None:
-        _check_headings(_first_records(data, separator), mapping, path.name)
+        check_headings(_first_records(data, separator), mapping, path.name)
     try:
         cells = pl.read_csv(
             data,
@@ -218,7 +192,7 @@ def _read_csv(path: Path, mapping: Mapping | None) -> _Read:
         # read row by row, and each row that cannot be read becomes a row error of its own.
         return _read_csv_rows(path.name, data, separator)
     if b'"' not in data:
-        return _Read(_with_lines(cells, []))  # nothing spans lines, every empty cell is null
+        return Read(_with_lines(cells, []))  # nothing spans lines, every empty cell is null
     # An empty quoted cell ("") is as empty as one with nothing in it.
     cells = cells.with_columns(
         pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in cells.columns
@@ -226,7 +200,7 @@ def _read_csv(path: Path, mapping: Mapping | None) -> _Read:
     spanning = [
         c for c in cells.columns if cells.get_column(c).str.contains("\n", literal=True).any()
     ]
-    return _Read(_with_lines(cells, spanning))
+    return Read(_with_lines(cells, spanning))
 
 
 def _with_lines(cells: pl.DataFrame, spanning: Sequence[str]) -> pl.DataFrame:
@@ -279,9 +253,9 @@ def _first_records(data: bytes, separator: str) -> list[tuple[int, list[str | No
     return found
 
 
-def _read_csv_rows(name: str, data: bytes, separator: str) -> _Read:
+def _read_csv_rows(name: str, data: bytes, separator: str) -> Read:
     """The rows of a CSV read one by one (Python's csv over lines split at '\\n'), a row that
-    cannot be read becoming a `_Bad`: more cells than headings, a bad or unterminated quote, a
+    cannot be read becoming a `Bad`: more cells than headings, a bad or unterminated quote, a
     byte that is not UTF-8.
 
     Linear: a row whose quote error is found on a later line than its own (an unterminated
@@ -297,12 +271,12 @@ def _read_csv_rows(name: str, data: bytes, separator: str) -> _Read:
             gc.enable()
 
 
-def _csv_rows(name: str, data: bytes, separator: str) -> _Read:
+def _csv_rows(name: str, data: bytes, separator: str) -> Read:
     lines, bad_bytes = _decoded_lines(data)
     total = len(lines)
     rows: list[Sequence[str | None]] = []
     row_lines: list[int] = []
-    bad: list[_Bad] = []
+    bad: list[Bad] = []
     width = 0
     start = 0  # index of the line the reader starts from
     rescanned = 0
@@ -331,7 +305,7 @@ def _csv_rows(name: str, data: bytes, separator: str) -> _Read:
                 # error, and the lines after it are read as rows of their own.
                 if last > first:
                     problem += ": the row was not read; the lines after it were read on their own"
-                bad.append(_Bad(first, _text(lines, first, first), problem))
+                bad.append(Bad(first, _text(lines, first, first), problem))
                 if last > first:
                     restart = first  # index of the line after `first`
                     rescanned += last - first
@@ -346,13 +320,13 @@ def _csv_rows(name: str, data: bytes, separator: str) -> _Read:
             if encoding is not None:
                 if first == HEADING_LINE:
                     raise InputError(f"{name}: stopped at line 1 (the headings): {encoding}")
-                bad.append(_Bad(first, _text(lines, first, last), encoding, _fit(record, width)))
+                bad.append(Bad(first, _text(lines, first, last), encoding, _fit(record, width)))
                 continue
             if not record:
                 continue  # a blank line
             if len(record) > width and any(c.strip() for c in record[width:]):
                 bad.append(
-                    _Bad(
+                    Bad(
                         first,
                         _text(lines, first, last),
                         f"expected {width} columns, found {len(record)} (a {separator!r} inside "
@@ -378,7 +352,7 @@ def _csv_rows(name: str, data: bytes, separator: str) -> _Read:
         pl.Series("line", row_lines, dtype=pl.Int64),
         *(pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in columns),
     )
-    return _Read(cells, sorted(bad, key=lambda b: b.line))
+    return Read(cells, sorted(bad, key=lambda b: b.line))
 
 
 def _decoded_lines(data: bytes) -> tuple[list[str], dict[int, tuple[int, int]]]:
@@ -460,48 +434,7 @@ def _fit(record: Sequence[str], width: int) -> list[str | None]:
     return cells
 
 
-# Headings
-
-
-def _labels(cells: Sequence[str | None]) -> list[str]:
-    return [label for c in cells if (label := (c or "").lstrip("\ufeff").strip())]
-
-
-def _check_headings(
-    rows: Sequence[tuple[int, Sequence[str | None]]],
-    mapping: Mapping,
-    name: str,
-    sheet: str | None = None,
-    others: Sequence[str] = (),
-) -> None:
-    """An InputError naming the file (and sheet) unless the first of `rows` holds the mapping's
-    headings; when a later row holds them (title rows above the headings), the message says so."""
-    if not rows:
-        return
-    unit, of_sheet = ("row", f" of sheet {sheet!r}") if sheet is not None else ("line", "")
-    line, cells = rows[0]
-    try:
-        check_headers(_labels(cells), mapping)
-    except InputError as error:
-        for later, other in rows[1 : TITLE_ROWS + 1]:
-            try:
-                check_headers(_labels(other), mapping)
-            except InputError:
-                continue
-            shown = _labels(cells)
-            has = ", ".join(repr(c) for c in shown[:4]) + (", ..." if len(shown) > 4 else "")
-            raise InputError(
-                f"{name}: the headings were not found on {unit} {line}{of_sheet} (it has "
-                f"{has or 'nothing'}); they were found on {unit} {later}: delete the {unit}s "
-                "above the headings"
-            ) from None
-        where = f"{name}, sheet {sheet!r}" if sheet is not None else name
-        if others:
-            where += f" (the workbook's other sheets: {', '.join(repr(o) for o in others)})"
-        raise InputError(f"{where}: {error}") from None
-
-
-def _shape(read: _Read, where: str, unit: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _shape(read: Read, where: str, unit: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(rows, unreadable): headings from the first row, `line` kept, all-empty rows left out."""
     cells = read.cells
     if cells.height == 0:
@@ -542,190 +475,6 @@ def _shape(read: _Read, where: str, unit: str) -> tuple[pl.DataFrame, pl.DataFra
         orient="row",
     )  # fmt: skip
     return rows, unreadable
-
-
-# XLSX
-
-
-def _read_excel(path: Path, sheet: str | None, mapping: Mapping | None) -> tuple[_Read, str]:
-    try:
-        reader = fastexcel.read_excel(path)
-        names = list(reader.sheet_names)
-        if sheet is not None and sheet not in names:
-            shown = ", ".join(repr(n) for n in names)
-            raise InputError(f"{path.name}: no sheet named {sheet!r} (the sheets: {shown})")
-        if not names:
-            raise InputError(f"{path.name}: the workbook has no sheet")
-        name = sheet if sheet is not None else names[0]
-        # skip_rows=0 keeps the empty rows above the first used one, so row k is sheet row k+1.
-        loaded = reader.load_sheet(name, header_row=None, dtypes="string", skip_rows=0)
-        cells = loaded.to_polars()
-    except (fastexcel.FastExcelError, OSError, ValueError) as error:
-        first = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise InputError(f"{path.name}: not a readable XLSX file ({first})") from None
-    where = f"{path.name}, sheet {name!r}"
-    cells = cells.rename({c: f"column_{i}" for i, c in enumerate(cells.columns)})
-    cells = cells.select(_excel_cell(c) for c in cells.columns).with_columns(
-        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("line")
-    )
-    used = cells.select(pl.any_horizontal(pl.exclude("line").is_not_null())).to_series()
-    if not used.any():
-        raise InputError(f"{where}: the sheet is empty: expected a heading row")
-    # Empty rows above the headings are skipped (the line numbers stay the sheet's rows).
-    heading_row = int(used.arg_true()[0])
-    cells = cells.slice(heading_row)
-    heading_line = heading_row + 1
-    bad = _excel_problems(path, name, cells, heading_line, where)
-    if mapping is not None:
-        rows = [(int(r[-1]), list(r[:-1])) for r in cells.head(TITLE_ROWS + 1).iter_rows()]
-        others = [n for n in names if n != name] if sheet is None else []
-        _check_headings(rows, mapping, path.name, name, others)
-    if bad:
-        lines = pl.Series([b.line for b in bad], dtype=pl.Int64)
-        cells = cells.filter(~pl.col("line").is_in(lines.implode()))
-    return _Read(cells, bad), where
-
-
-def _excel_cell(name: str) -> pl.Expr:
-    """A cell as calamine gives it, made into what the validators read."""
-    cell = pl.col(name)
-    whole_day = r"^(\d{4}-\d{2}-\d{2}) 00:00:00$"
-    stamp = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
-    digits = cell.str.replace_all(r"[-.]", "").str.len_chars()
-    value = (
-        # A date cell reads as 'YYYY-MM-DD 00:00:00'; a date-time cell is taken as UTC.
-        pl.when(cell.str.contains(whole_day))
-        .then(cell.str.slice(0, 10))
-        .when(cell.str.contains(stamp))
-        .then(cell + " UTC")
-        .when(cell.str.contains(r"^-?\d+\.\d+$") & (digits > EXCEL_DIGITS))
-        .then(
-            cell.cast(pl.Float64, strict=False)
-            .round_sig_figs(EXCEL_DIGITS)
-            .cast(pl.String)
-            .str.replace(r"\.0$", "")
-        )
-        .otherwise(cell)
-    )
-    return pl.when(value != "").then(value).alias(name)
-
-
-# A cell with a formula: (column, row, attributes, formula text, the saved value element if any).
-_FORMULA = re.compile(
-    rb'<c r="([A-Z]{1,3})([0-9]+)"([^>]*)>(?:<f[^>]*/>|<f[^>]*>([^<]*)</f>)(<v>[^<]*</v>|<v/>)?'
-)
-# A cell holding an Excel error (#DIV/0!, #N/A, #REF!, ...): column, row, the error.
-_ERROR = re.compile(
-    rb'<c r="([A-Z]{1,3})([0-9]+)"[^>]*?\bt="e"[^>]*>(?:<f[^>]*/>|<f[^>]*>[^<]*</f>)?<v>([^<]*)</v>'
-)
-
-
-def _excel_problems(
-    path: Path, sheet: str, cells: pl.DataFrame, heading_line: int, where: str
-) -> list[_Bad]:
-    """A `_Bad` per data row with a cell that has a formula but no saved value (calamine reads
-    it as empty) or an Excel error (read as empty too); such a cell among the headings rejects
-    the file. Best effort: a workbook laid out unusually is not scanned."""
-    found: dict[int, str] = {}
-    try:
-        with zipfile.ZipFile(path) as archive:
-            part = _sheet_part(archive, sheet)
-            if part is None:
-                return []
-            with archive.open(part) as stream:
-                for ref, row, problem in _cell_problems(stream):
-                    if row == heading_line:
-                        raise InputError(f"{where}: the heading in cell {ref}: {problem}")
-                    if row > heading_line and row not in found:
-                        found[row] = f"cell {ref}: {problem}"
-    except (zipfile.BadZipFile, KeyError, ET.ParseError, OSError):
-        return []
-    if not found:
-        return []
-    by_line = {int(r[-1]): list(r[:-1]) for r in cells.filter(
-        pl.col("line").is_in(pl.Series(list(found), dtype=pl.Int64).implode())
-    ).iter_rows()}  # fmt: skip
-    return [
-        _Bad(
-            line,
-            ", ".join(c for c in by_line.get(line, []) if c is not None)[:SHOWN],
-            message,
-            by_line.get(line),
-        )
-        for line, message in sorted(found.items())
-    ]
-
-
-def _cell_problems(stream: IO[bytes]) -> Iterator[tuple[str, int, str]]:
-    """(cell, row, problem) of a sheet's XML, read BLOCK bytes at a time."""
-    carry = b""
-    while True:
-        block = stream.read(BLOCK)
-        buffer = carry + block
-        cut = buffer.rfind(b"<c ") if block else len(buffer)
-        if cut <= 0:
-            carry = buffer
-            if not block:
-                return
-            continue
-        part, carry = buffer[:cut], buffer[cut:]
-        if b"<f" in part:
-            for match in _FORMULA.finditer(part):
-                column, row, attributes, formula, saved = match.groups()
-                text_result = b't="str"' in attributes
-                if saved is None or (saved in (b"<v/>", b"<v></v>") and not text_result):
-                    shown = unescape((formula or b"").decode("utf-8", errors="replace"))
-                    formula_text = f" (={shown})" if shown else ""
-                    yield (
-                        f"{column.decode()}{row.decode()}",
-                        int(row),
-                        (
-                            f"a formula{formula_text} without a saved value: open the file in "
-                            "Excel and save it again (or paste the values) so that the results "
-                            "are stored"
-                        ),
-                    )
-        if b't="e"' in part:
-            for match in _ERROR.finditer(part):
-                column, row, value = match.groups()
-                code = unescape(value.decode("utf-8", errors="replace"))
-                yield (f"{column.decode()}{row.decode()}", int(row), f"the Excel error {code}")
-        if not block:
-            return
-
-
-def _sheet_part(archive: zipfile.ZipFile, sheet: str) -> str | None:
-    """The archive path of the worksheet named `sheet`, from the workbook and its relations."""
-    workbook = _workbook_path(archive)
-    folder = PurePosixPath(workbook).parent
-    rels = f"{folder}/_rels/{PurePosixPath(workbook).name}.rels"
-    sheet_id = None
-    for element in _xml(archive.read(workbook)).iter():
-        if element.tag.endswith("}sheet") and element.get("name") == sheet:
-            sheet_id = next((v for k, v in element.attrib.items() if k.endswith("}id")), None)
-    if sheet_id is None:
-        return None
-    for element in _xml(archive.read(rels)).iter():
-        if element.get("Id") == sheet_id:
-            target = element.get("Target", "")
-            return target.lstrip("/") if target.startswith("/") else f"{folder}/{target}"
-    return None
-
-
-def _xml(data: bytes) -> ET.Element:
-    """A workbook part: a few kB written by a spreadsheet program; expat (2.4.1 and later)
-    refuses the entity-expansion attacks that S314 is about, and calamine read it first."""
-    return ET.fromstring(data)  # noqa: S314
-
-
-def _workbook_path(archive: zipfile.ZipFile) -> str:
-    for element in _xml(archive.read("_rels/.rels")).iter():
-        if element.get("Type", "").endswith("/officeDocument"):
-            return element.get("Target", "xl/workbook.xml").lstrip("/")
-    return "xl/workbook.xml"
-
-
-# YAML
 
 
 def read_yaml(path: Path, what: str) -> Any:
