@@ -80,7 +80,13 @@ def test_a_file_mixing_duplicate_conflicting_and_new_invoice_lines(cli, tmp_path
         "processed", "error", "processed", "processed", "error", "processed"
     ]  # fmt: skip
     assert {line: json.loads(m) for line, _, m in rows if m != "[]"} == {
-        2: [{"column": "", "value": "", "message": "duplicate of a processed row: skipped"}],
+        2: [
+            {
+                "column": "doc_line_id",
+                "value": "I1-1",
+                "message": "duplicate of a processed row: skipped",
+            }
+        ],
         3: [
             {
                 "column": "doc_line_id",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 from revrec.store import payloads
 from revrec.store import schema as t
 from revrec.store.bulk import for_ids, read_frame
+from revrec.vocab import KEY_OF_TYPE, TAB_OF_TYPE
 
 ERROR_BATCH = 50_000
 
@@ -55,6 +57,31 @@ def mark(conn: sa.Connection, status: str, messages: str, ids: pl.Series) -> Non
     s = t.stage_rows
     for condition in for_ids(conn, s.c.row_id, ids):
         conn.execute(s.update().where(condition).values(status=status, messages=messages))
+
+
+def mark_duplicates(conn: sa.Connection, message: str, ids: pl.Series) -> None:
+    """These rows are processed as duplicates: each gets one message naming its key column
+    (by its tab) and its key, built in SQL so that a million duplicates stay one UPDATE per run
+    of ids."""
+    s = t.stage_rows
+    column = sa.case(
+        *((s.c.tab == tab, sa.literal(KEY_OF_TYPE[kind])) for kind, tab in TAB_OF_TYPE.items()),
+        else_=sa.literal(""),
+    )
+    built: sa.ColumnElement[Any]
+    if conn.dialect.name == "postgresql":
+        built = sa.cast(
+            sa.func.json_build_array(
+                sa.func.json_build_object("column", column, "value", s.c.key, "message", message)
+            ),
+            sa.Text,
+        )
+    else:
+        built = sa.func.json_array(
+            sa.func.json_object("column", column, "value", s.c.key, "message", message)
+        )
+    for condition in for_ids(conn, s.c.row_id, ids):
+        conn.execute(s.update().where(condition).values(status="processed", messages=built))
 
 
 def mark_errors(conn: sa.Connection, failed: dict[int, list[dict[str, str]]]) -> None:

@@ -64,12 +64,11 @@ def write_outcome(conn: sa.Connection, outcome: Outcome) -> None:
     its own messages, one by one."""
     plain = [rid for rid, (st, msgs) in outcome.rows.items() if st == "processed" and not msgs]
     skipped = [rid for rid, (st, msgs) in outcome.rows.items() if st == "processed" and msgs]
-    for status, messages, singles, bulk in (
-        ("processed", "[]", plain, outcome.done),
-        ("processed", json.dumps([message("", "", DUPLICATE)]), skipped, outcome.skipped),
-    ):
-        ids = pl.concat([pl.Series(singles, dtype=pl.Int64), *(b.cast(pl.Int64) for b in bulk)])
-        batches.mark(conn, status, messages, ids)
+    def ids(singles: list[int], bulk: list[pl.Series]) -> pl.Series:
+        return pl.concat([pl.Series(singles, dtype=pl.Int64), *(b.cast(pl.Int64) for b in bulk)])
+
+    batches.mark(conn, "processed", "[]", ids(plain, outcome.done))
+    batches.mark_duplicates(conn, DUPLICATE, ids(skipped, outcome.skipped))
     failed: dict[int, list[dict[str, str]]] = {
         rid: msgs for rid, (st, msgs) in outcome.rows.items() if st == "error"
     }
