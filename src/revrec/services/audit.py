@@ -30,6 +30,8 @@ gives it back later (`verify(ctx, head=...)`): a log that no longer holds that e
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -42,6 +44,7 @@ from revrec.services.columns import Columns
 from revrec.services.context import Context
 from revrec.store import audit as store
 
+CHUNK = 10_000  # entries read per query by `entries_of`
 # The columns of `audit list` (before/after as JSON text; the JSON format gives them as values).
 COLUMNS: Columns = {
     "id": pl.Int64,
@@ -107,6 +110,43 @@ def _value(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
+def _filters(
+    kind: str | None,
+    user: str | None,
+    since: date | None,
+    until: date | None,
+    period: str | None,
+) -> dict[str, Any]:
+    """The store's filters of a listing, checked."""
+    kind = kind.strip().lower() if kind is not None else None
+    if kind == "":
+        raise InputError("--kind is empty: give a kind such as import, job, period")
+    if period is not None:
+        period = period_name(parse_period(period))
+    return {
+        "kind": kind,
+        "user": user,
+        "since": None if since is None else _start(since),
+        "until": None if until is None else _end(until),
+        "period": period,
+    }
+
+
+def _shown(e: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": e["id"],
+        "at": store.at_text(e["at"]),
+        "user": e["user"],
+        "action": e["action"],
+        "entity": e["entity"],
+        "period": e["period"],
+        "before": _value(e["before"]),
+        "after": _value(e["after"]),
+        "prev_hash": e["prev_hash"],
+        "hash": e["hash"],
+    }
+
+
 def list_entries(
     ctx: Context,
     kind: str | None = None,
@@ -121,39 +161,54 @@ def list_entries(
     as `job.run`), by a user, from `since` to `until` (days in UTC, both inclusive; a datetime
     is an exact bound), of a period (YYYY-MM). `limit` and `offset` page through them. Each
     entry has `at` as UTC text with microseconds (as hashed) and `before`/`after` as values."""
-    kind = kind.strip().lower() if kind is not None else None
-    if kind == "":
-        raise InputError("--kind is empty: give a kind such as import, job, period")
-    if period is not None:
-        period = period_name(parse_period(period))
+    filters = _filters(kind, user, since, until, period)
     if (limit is not None and limit < 0) or offset < 0:
         raise InputError("limit and offset cannot be negative")
     with ctx.engine.connect() as conn:
-        found = store.entries(
-            conn,
-            kind=kind,
-            user=user,
-            since=None if since is None else _start(since),
-            until=None if until is None else _end(until),
-            period=period,
-            limit=limit,
-            offset=offset,
-        )
-    return [
-        {
-            "id": e["id"],
-            "at": store.at_text(e["at"]),
-            "user": e["user"],
-            "action": e["action"],
-            "entity": e["entity"],
-            "period": e["period"],
-            "before": _value(e["before"]),
-            "after": _value(e["after"]),
-            "prev_hash": e["prev_hash"],
-            "hash": e["hash"],
-        }
-        for e in found
-    ]
+        found = store.entries(conn, **filters, limit=limit, offset=offset)
+    return [_shown(e) for e in found]
+
+
+@dataclass(frozen=True)
+class Entries:
+    """The entries of a listing, read a chunk at a time, and how many the filters find."""
+
+    rows: Iterator[dict[str, Any]]
+    count: Callable[[], int]
+
+
+@contextmanager
+def entries_of(
+    ctx: Context,
+    *,
+    kind: str | None = None,
+    user: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    period: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    chunk: int = CHUNK,
+) -> Iterator[Entries]:
+    """The entries of `list_entries` (same filters, window and shape), read `chunk` entries a
+    query while the connection is open, so memory stays flat."""
+    filters = _filters(kind, user, since, until, period)
+    if (limit is not None and limit < 0) or offset < 0:
+        raise InputError("limit and offset cannot be negative")
+    with ctx.engine.connect() as conn:
+
+        def rows() -> Iterator[dict[str, Any]]:
+            start, left = offset, limit
+            while left is None or left > 0:
+                size = chunk if left is None else min(chunk, left)
+                found = store.entries(conn, **filters, limit=size, offset=start)
+                yield from (_shown(e) for e in found)
+                if len(found) < size:
+                    return
+                start += len(found)
+                left = None if left is None else left - len(found)
+
+        yield Entries(rows(), lambda: store.count(conn, **filters))
 
 
 def verify(ctx: Context, head: str | None = None) -> VerifyResult:

@@ -11,6 +11,8 @@ that another run took first is refused (a conditional update of the card).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -98,6 +100,48 @@ def show(ctx: Context, period: str | None = None) -> tuple[dict[str, Any], pl.Da
         card = store.card(conn, journal.book, journal.period)
         lines = store.lines(conn, journal.book, journal.period)
     return card, _detail(lines)
+
+
+CHUNK = 10_000  # journal lines a frame of `lines_of`
+
+
+@dataclass(frozen=True)
+class JournalLines:
+    """A journal's card, its lines as frames read a chunk at a time (money in major units, as
+    `show` gives them) and how many lines it has."""
+
+    journal: Journal
+    card: dict[str, Any]
+    pages: Iterator[pl.DataFrame]
+    count: Callable[[], int]
+
+
+@contextmanager
+def lines_of(
+    ctx: Context,
+    period: str | None = None,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+    chunk: int = CHUNK,
+) -> Iterator[JournalLines]:
+    """The lines of `show` (or of `export`: the same), `offset` skipped, at most `limit`,
+    read while the connection is open: at least one frame, `chunk` lines each."""
+    with ctx.engine.connect() as conn:
+        journal = _journal(conn, ctx, period)
+        card = store.card(conn, journal.book, journal.period)
+
+        yield JournalLines(
+            journal,
+            card,
+            (
+                _detail(part)
+                for part in store.line_chunks(
+                    conn, journal.book, journal.period, limit=limit, offset=offset, chunk=chunk
+                )
+            ),
+            lambda: store.line_count(conn, journal.book, journal.period),
+        )
 
 
 def reconciliation(

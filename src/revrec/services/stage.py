@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ import sqlalchemy as sa
 from revrec.calendar import utc_text
 from revrec.errors import InputError
 from revrec.store import jobs as job_store
+from revrec.store import lines as line_store
 from revrec.store import payloads
 from revrec.store import stage as store
 from revrec.store.audit import record
@@ -25,23 +28,84 @@ __all__ = [
     "STATUSES",
     "TABS",
     "TAB_OF_TYPE",
+    "RowFilter",
     "StageListing",
     "check_deletable",
+    "count_rows",
     "delete_rows",
     "file_cards",
+    "iter_rows",
     "list_rows",
     "pending_notes",
+    "row_filter",
     "status_counts",
 ]
 # A processed row with a note was not processed: it was skipped as a duplicate.
 DUPLICATE = "duplicate"
+STATUS_FILTERS = (*STATUSES, DUPLICATE)  # what `stage list --status` takes
 LOCKED = ("processed", "deleted")  # statuses a row cannot be deleted from
+CHUNK = 10_000  # stage rows read per query by `iter_rows`
+REVENUE_JOB = "revenue_process"  # the job the touched lines wait for
 
 
 @dataclass(frozen=True)
 class StageListing:
     rows: list[dict[str, Any]]
     notes: list[str]
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    """What `revrec stage list` asks for, checked and normalized by `row_filter`."""
+
+    tab: str | None = None
+    status: str | None = None
+    file: str | None = None
+    text: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def stored(self) -> dict[str, Any]:
+        """The filters the store applies: `duplicate` is a processed row with a note, and
+        `processed` the processed rows without one (as the file cards count them)."""
+        noted = {"processed": False, DUPLICATE: True}.get(self.status or "")
+        return {
+            "tab": self.tab,
+            "status": "processed" if self.status == DUPLICATE else self.status,
+            "noted": noted,
+            "file": self.file,
+            "date_from": self.date_from,
+            "date_to": self.date_to,
+        }
+
+
+def row_filter(
+    *,
+    tab: str | None = None,
+    status: str | None = None,
+    file: str | None = None,
+    text: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> RowFilter:
+    """Stage rows by tab, status (either in any case; `duplicate`: the rows skipped as
+    duplicates, which `processed` leaves out), file (its name, or a path to it), accounting
+    date (from/to, both inclusive) and text (in the key, any uploaded value or a message,
+    ignoring case). An InputError names an unknown tab or status."""
+    tab = tab.strip().lower() if tab else tab
+    status = status.strip().lower() if status else status
+    if tab is not None and tab not in TABS:
+        raise InputError(f"unknown tab {tab!r}: expected one of {', '.join(TABS)}")
+    if status is not None and status not in STATUS_FILTERS:
+        raise InputError(f"unknown status {status!r}: expected one of {', '.join(STATUS_FILTERS)}")
+    return RowFilter(
+        tab=tab,
+        status=status,
+        file=Path(file).name if file else file,
+        text=text or None,
+        date_from=date_from,
+        date_to=date_to,
+    )
 
 
 def list_rows(
@@ -54,30 +118,43 @@ def list_rows(
     date_from: date | None = None,
     date_to: date | None = None,
     limit: int | None = None,
+    offset: int = 0,
 ) -> StageListing:
-    """Stage rows by tab, status (either in any case), file (its name, or a path to it),
-    accounting date (from/to, both inclusive) and text (in the key, any uploaded value or a
-    message, ignoring case), oldest first."""
-    tab = tab.strip().lower() if tab else tab
-    status = status.strip().lower() if status else status
-    file = Path(file).name if file else file
-    if tab is not None and tab not in TABS:
-        raise InputError(f"unknown tab {tab!r}: expected one of {', '.join(TABS)}")
-    if status is not None and status not in STATUSES:
-        raise InputError(f"unknown status {status!r}: expected one of {', '.join(STATUSES)}")
-    found = store.listing(
-        conn,
-        tab=tab,
-        status=status,
-        file=file,
-        date_from=date_from,
-        date_to=date_to,
-        limit=None if text else limit,
+    """The rows `row_filter` describes, oldest first (a window of them: `limit` from
+    `offset`), held whole, and the notes saying why rows wait. A listing of any size is read
+    with `iter_rows` instead."""
+    found = row_filter(
+        tab=tab, status=status, file=file, text=text, date_from=date_from, date_to=date_to
     )
-    if text:
-        found = _with_text(conn, found, text)[:limit]
-    rows = [
-        {
+    return StageListing(list(iter_rows(conn, found, limit=limit, offset=offset)),
+                        pending_notes(conn))  # fmt: skip
+
+
+def iter_rows(
+    conn: sa.Connection,
+    found: RowFilter,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+    chunk: int = CHUNK,
+) -> Iterator[dict[str, Any]]:
+    """The rows of a filter, oldest first, from `offset`, at most `limit` (None: all), read
+    `chunk` rows a query (by row_id after the last row read), so memory stays flat. A text
+    filter is applied to each chunk (the uploaded values are compressed per file): the rows it
+    skips are read too. Each row: row_id, tab, file, line, status, key, period and messages
+    (a list of {column, value, message})."""
+    if limit is not None and limit <= 0:
+        return
+    if found.text is None:
+        stored = _stored(conn, found, limit=limit, offset=offset, chunk=chunk)
+    else:
+        matching = _TextMatch(conn, found.text)
+        every = _stored(conn, found, limit=None, offset=0, chunk=chunk)
+        hits = (r for part in _batches(every, chunk) for r in matching.of(part))
+        stop = None if limit is None else offset + limit
+        stored = islice(hits, offset, stop)
+    for r in stored:
+        yield {
             "row_id": r["row_id"],
             "tab": r["tab"],
             "file": r["file"],
@@ -87,33 +164,63 @@ def list_rows(
             "period": r["period"],
             "messages": json.loads(r["messages"]),
         }
-        for r in found
-    ]
-    return StageListing(rows, pending_notes(conn))
 
 
-def _with_text(conn: sa.Connection, found: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
-    """The rows whose key, any uploaded value or a message contains `text` (ignoring case)."""
-    if not found:
-        return found
-    wanted = text.lower()
-    rows = pl.DataFrame(
-        [(r["row_id"], r["file_id"], r["line"]) for r in found],
-        schema={"row_id": pl.Int64, "file_id": pl.Int64, "line": pl.Int64},
-        orient="row",
-    )
-    values = payloads.of_rows(conn, rows)
-    columns = [c for c in values.columns if c != "row_id"]
-    hit = pl.any_horizontal(
-        [pl.col(c).str.to_lowercase().str.contains(wanted, literal=True) for c in columns]
-        or [pl.lit(value=False)]
-    ).fill_null(value=False)
-    matched = set(values.filter(hit)["row_id"].to_list())
-    return [
-        r
-        for r in found
-        if r["row_id"] in matched or wanted in r["key"].lower() or wanted in r["messages"].lower()
-    ]
+def count_rows(conn: sa.Connection, found: RowFilter) -> int:
+    """How many rows `iter_rows` gives for a filter (all of them): a count in the database,
+    unless a text filter asks to read the rows."""
+    if found.text is None:
+        return store.listing_count(conn, **found.stored())
+    return sum(1 for _ in iter_rows(conn, found))
+
+
+def _stored(
+    conn: sa.Connection, found: RowFilter, *, limit: int | None, offset: int, chunk: int
+) -> Iterator[dict[str, Any]]:
+    after, skip, left = None, offset, limit
+    while left is None or left > 0:
+        size = chunk if left is None else min(chunk, left)
+        part = store.listing(conn, **found.stored(), limit=size, offset=skip, after=after)
+        yield from part
+        if len(part) < size:
+            return
+        after, skip = part[-1]["row_id"], 0
+        left = None if left is None else left - len(part)
+
+
+def _batches(rows: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    while part := list(islice(rows, size)):
+        yield part
+
+
+class _TextMatch:
+    """Which rows contain a text (ignoring case) in their key, a message or an uploaded value.
+    Each file's uploaded values are decoded once, when a row of it is first asked about."""
+
+    def __init__(self, conn: sa.Connection, text: str) -> None:
+        self.conn = conn
+        self.wanted = text.lower()
+        self.lines: dict[int, set[int]] = {}  # file_id -> the lines whose values match
+
+    def of(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for file_id in {int(r["file_id"]) for r in rows} - set(self.lines):
+            self.lines[file_id] = self._matching_lines(file_id)
+        return [
+            r
+            for r in rows
+            if r["line"] in self.lines[int(r["file_id"])]
+            or self.wanted in (r["key"] or "").lower()
+            or self.wanted in r["messages"].lower()
+        ]
+
+    def _matching_lines(self, file_id: int) -> set[int]:
+        values = payloads.read(self.conn, [file_id])
+        columns = [c for c in values.columns if c not in ("file_id", "line")]
+        hit = pl.any_horizontal(
+            [pl.col(c).str.to_lowercase().str.contains(self.wanted, literal=True) for c in columns]
+            or [pl.lit(value=False)]
+        ).fill_null(value=False)
+        return set(values.filter(hit)["line"].to_list())
 
 
 def file_cards(conn: sa.Connection, *, tab: str | None = None) -> list[dict[str, Any]]:
@@ -158,14 +265,20 @@ def status_counts(conn: sa.Connection, file_id: int | None = None) -> dict[int, 
 
 
 def pending_notes(conn: sa.Connection) -> list[str]:
-    """Why rows wait: '2 pending rows in contracts: job transaction_import is inactive'."""
+    """Why rows wait: '2 pending rows in contracts: job transaction_import is inactive', and
+    why processed rows are not in the revenue yet: '12 lines wait for job revenue_process,
+    which is inactive'."""
     inactive = job_store.inactive(conn)
     counts = store.counts_per_tab(conn, "pending")
-    return [
+    notes = [
         f"{counted(count, 'pending row')} in {tab}: job {JOB_OF_TAB[tab]} is inactive"
         for tab, count in counts
         if JOB_OF_TAB[tab] in inactive
     ]
+    if REVENUE_JOB in inactive and (waiting := line_store.touched_count(conn)):
+        verb = "waits" if waiting == 1 else "wait"
+        notes.append(f"{counted(waiting, 'line')} {verb} for job {REVENUE_JOB}, which is inactive")
+    return notes
 
 
 def check_deletable(conn: sa.Connection, row_ids: list[int]) -> int:

@@ -3,6 +3,8 @@ posted revenue (SPEC §3, §5). Read only; amounts in minor units of the line's 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import polars as pl
 import sqlalchemy as sa
 
@@ -12,6 +14,7 @@ from revrec.store import setup as setup_store
 from revrec.store import stage as stage_store
 from revrec.store import subledger as store
 
+CHUNK = 10_000  # lines a frame of `line_pages`
 WAITING = ("pending", "future", "error")  # a staged row in these is not (yet) in the subledger
 
 LINE_COLUMNS = {
@@ -40,30 +43,70 @@ def primary_book(conn: sa.Connection, book: str | None) -> str:
 
 
 def lines(
-    conn: sa.Connection, *, book: str | None = None, contract: str | None = None
+    conn: sa.Connection,
+    *,
+    book: str | None = None,
+    contract: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> pl.DataFrame:
-    """One row per line (of one contract, or all): its newest version, template, currency and
-    service range (`start` to `last_day`, both included; no last day for a point in time);
-    `allocated` (the newest version's share of the transaction price), `billed` (signed sum of
-    its billings), `recognized` (posted revenue of the book to date, the open period included)
-    and `open_period` (the open period's posting)."""
+    """One row per line (of one contract, or all), by contract and line: its newest version,
+    template, currency and service range (`start` to `last_day`, both included; no last day for
+    a point in time); `allocated` (the newest version's share of the transaction price),
+    `billed` (signed sum of its billings), `recognized` (posted revenue of the book to date, the
+    open period included) and `open_period` (the open period's posting). `offset` lines
+    skipped, at most `limit`; `line_pages` reads any number of them in chunks."""
+    pages = line_pages(conn, book=book, contract=contract, limit=limit, offset=offset)
+    return pl.concat(list(pages))
+
+
+def line_pages(
+    conn: sa.Connection,
+    *,
+    book: str | None = None,
+    contract: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    chunk: int = CHUNK,
+) -> Iterator[pl.DataFrame]:
+    """The rows of `lines`, `chunk` lines a frame (at least one frame, maybe empty): the lines
+    come from one query read as it goes, and each chunk's figures from one query each, so
+    memory stays flat. The book and the contract are checked at once, before the first frame."""
     name = primary_book(conn, book)
     if contract is not None and not store.contract_exists(conn, contract):
         raise InputError(f"unknown contract {contract!r}")
-    found = store.newest_versions(conn, contract)
-    ids = found.select("line_id")
+    open_name = open_period(conn, name)
 
-    def of_lines(frame: pl.DataFrame) -> pl.DataFrame:
-        return frame.join(ids, on="line_id", how="semi")
+    def pages() -> Iterator[pl.DataFrame]:
+        found = store.newest_version_chunks(conn, contract, limit=limit, offset=offset, chunk=chunk)
+        for part in found:
+            yield _figures(conn, part, name, open_name)
 
-    allocated = of_lines(store.allocations(conn, contract))
+    return pages()
+
+
+def line_count(conn: sa.Connection, *, contract: str | None = None) -> int:
+    """How many lines `lines` lists (of one contract, or all)."""
+    return store.line_count(conn, contract)
+
+
+def line(conn: sa.Connection, line_id: str, *, book: str | None = None) -> pl.DataFrame:
+    """The row of one line as `lines` gives it (no row for an unknown line)."""
+    name = primary_book(conn, book)
+    found = store.newest_versions(conn, line_id=line_id)
+    return _figures(conn, found, name, open_period(conn, name))
+
+
+def _figures(conn: sa.Connection, found: pl.DataFrame, book: str, open_name: str) -> pl.DataFrame:
+    """Lines (their newest versions) with their allocation, billed amount and revenue."""
+    ids = found["line_id"].to_list()
+    allocated = store.allocations(conn, line_ids=ids)
     billed = (
-        of_lines(store.billed(conn, contract))
+        store.billed(conn, line_ids=ids)
         .group_by("line_id")
         .agg(pl.col("amount").sum().alias("billed"))
     )
-    open_name = open_period(conn, name)
-    posted = of_lines(store.posted(conn, name, contract))
+    posted = store.posted(conn, book, line_ids=ids)
     recognized = posted.group_by("line_id").agg(
         pl.col("amount").sum().alias("recognized"),
         pl.col("amount").filter(pl.col("period") == open_name).sum().alias("open_period"),

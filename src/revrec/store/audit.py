@@ -104,6 +104,31 @@ def record(
     return int(entry["id"])
 
 
+def _filtered(
+    query: sa.Select[Any],
+    *,
+    kind: str | None = None,
+    user: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    period: str | None = None,
+) -> sa.Select[Any]:
+    a = t.audit_log
+    if kind is not None:
+        query = query.where(
+            (a.c.action == kind) | a.c.action.startswith(f"{kind}.", autoescape=True)
+        )
+    if user is not None:
+        query = query.where(a.c.user == user)
+    if since is not None:
+        query = query.where(a.c.at >= since.astimezone(UTC))
+    if until is not None:
+        query = query.where(a.c.at < until.astimezone(UTC))
+    if period is not None:
+        query = query.where(a.c.period == period)
+    return query
+
+
 def entries(
     conn: sa.Connection,
     *,
@@ -119,24 +144,36 @@ def entries(
     '.': `job` finds job.enable and job.run), by a user, at or after `since` and before
     `until` (UTC), of a period. Each with every column, `before`/`after` as stored (JSON text)."""
     a = t.audit_log
-    query = sa.select(a).order_by(a.c.id)
-    if kind is not None:
-        query = query.where(
-            (a.c.action == kind) | a.c.action.startswith(f"{kind}.", autoescape=True)
-        )
-    if user is not None:
-        query = query.where(a.c.user == user)
-    if since is not None:
-        query = query.where(a.c.at >= since.astimezone(UTC))
-    if until is not None:
-        query = query.where(a.c.at < until.astimezone(UTC))
-    if period is not None:
-        query = query.where(a.c.period == period)
+    query = _filtered(
+        sa.select(a), kind=kind, user=user, since=since, until=until, period=period
+    ).order_by(a.c.id)
     if offset:
         query = query.offset(offset)
     if limit is not None:
         query = query.limit(limit)
     return [r._asdict() for r in conn.execute(query)]
+
+
+def count(
+    conn: sa.Connection,
+    *,
+    kind: str | None = None,
+    user: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    period: str | None = None,
+) -> int:
+    """How many entries `entries` finds with these filters (no limit)."""
+    a = t.audit_log
+    query = _filtered(
+        sa.select(sa.func.count()).select_from(a),
+        kind=kind,
+        user=user,
+        since=since,
+        until=until,
+        period=period,
+    )
+    return int(conn.execute(query).scalar() or 0)
 
 
 def chain(conn: sa.Connection, *, chunk: int = CHUNK) -> Iterator[dict[str, Any]]:

@@ -7,6 +7,7 @@ period that is not open fails here too, so that no caller can change a closed pe
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import polars as pl
@@ -16,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from revrec.errors import StateError
 from revrec.store import schema as t
 from revrec.store.bulk import among, insert_frame, read_frame
+from revrec.store.subledger import CHUNK, bytewise, read_chunks
 
 DRAFT = "draft"
 LINE_COLUMNS = (
@@ -117,27 +119,33 @@ def lines(conn: sa.Connection, book: str, period: str) -> pl.DataFrame:
     )
 
 
-def lines_page(
-    conn: sa.Connection, book: str, period: str, *, limit: int | None = None, offset: int = 0
-) -> pl.DataFrame:
-    """A window of `lines` (same columns and order, the id breaking ties), sorted and cut in the
-    database: `offset` lines skipped, at most `limit`."""
+def line_chunks(
+    conn: sa.Connection,
+    book: str,
+    period: str,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+    chunk: int = CHUNK,
+) -> Iterator[pl.DataFrame]:
+    """The rows of `lines` (same columns and order, the id breaking ties) as frames of `chunk`
+    lines, sorted and cut in the database (`offset` lines skipped, at most `limit`) and read
+    from one query as they come. At least one frame."""
     jl = t.journal_lines
     rank = sa.case(
         {s: i for i, s in enumerate(SOURCE_ORDER)}, value=jl.c.source, else_=len(SOURCE_ORDER)
     )
     text = (jl.c.contract_id, jl.c.source_id, jl.c.account)
-    bytewise = [c.collate("C") if conn.dialect.name == "postgresql" else c for c in text]
     query = (
         sa.select(*(jl.c[name] for name in LINE_COLUMNS))
         .where((jl.c.book == book) & (jl.c.period == period))
-        .order_by(rank, *bytewise, jl.c.debit.desc(), jl.c.id)
+        .order_by(rank, *(bytewise(conn, c) for c in text), jl.c.debit.desc(), jl.c.id)
     )
     if offset:
         query = query.offset(offset)
     if limit is not None:
         query = query.limit(limit)
-    return read_frame(conn, query)
+    return read_chunks(conn, query, chunk=chunk)
 
 
 def line_count(conn: sa.Connection, book: str, period: str) -> int:

@@ -102,21 +102,54 @@ def counts_per_tab(conn: sa.Connection, status: str) -> list[tuple[str, int]]:
     return sorted((str(tab), int(count)) for tab, count in conn.execute(query))
 
 
+def _listed(
+    query: sa.Select[Any],
+    *,
+    tab: str | None = None,
+    status: str | None = None,
+    noted: bool | None = None,
+    file: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> sa.Select[Any]:
+    """The query's stage rows (joined to their files) that pass the listing's filters."""
+    s, f = t.stage_rows, t.files
+    query = query.select_from(s.join(f, f.c.file_id == s.c.file_id))
+    if tab:
+        query = query.where(s.c.tab == tab)
+    if status:
+        query = query.where(s.c.status == status)
+    if noted is not None:
+        query = query.where((s.c.messages != "[]") if noted else (s.c.messages == "[]"))
+    if file:
+        query = query.where(f.c.name == file)
+    if date_from:
+        query = query.where(s.c.accounting_date >= date_from)
+    if date_to:
+        query = query.where(s.c.accounting_date <= date_to)
+    return query
+
+
 def listing(
     conn: sa.Connection,
     *,
     tab: str | None = None,
     status: str | None = None,
+    noted: bool | None = None,
     file: str | None = None,
     date_from: date | None = None,
     date_to: date | None = None,
     limit: int | None = None,
+    offset: int = 0,
+    after: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Stage rows with the name of their file, oldest first: row_id, tab, file, line, status,
-    key, messages (JSON text), period, file_id. Filters by tab, status, file name and accounting
-    date (from/to, both inclusive), when given."""
+    """Stage rows with the name of their file, oldest first (by row_id): row_id, tab, file,
+    line, status, key, messages (JSON text), period, file_id. Filters by tab, status, whether
+    the row carries messages (`noted`), file name and accounting date (from/to, both
+    inclusive), when given; then the rows after row_id `after`, skipping `offset` of them, at
+    most `limit`."""
     s, f = t.stage_rows, t.files
-    query = (
+    query = _listed(
         sa.select(
             s.c.row_id,
             s.c.tab,
@@ -127,23 +160,44 @@ def listing(
             s.c.messages,
             s.c.period,
             s.c.file_id,
-        )
-        .join(f, f.c.file_id == s.c.file_id)
-        .order_by(s.c.row_id)
-    )
-    if tab:
-        query = query.where(s.c.tab == tab)
-    if status:
-        query = query.where(s.c.status == status)
-    if file:
-        query = query.where(f.c.name == file)
-    if date_from:
-        query = query.where(s.c.accounting_date >= date_from)
-    if date_to:
-        query = query.where(s.c.accounting_date <= date_to)
-    if limit:
+        ),
+        tab=tab,
+        status=status,
+        noted=noted,
+        file=file,
+        date_from=date_from,
+        date_to=date_to,
+    ).order_by(s.c.row_id)
+    if after is not None:
+        query = query.where(s.c.row_id > after)
+    if offset:
+        query = query.offset(offset)
+    if limit is not None:
         query = query.limit(limit)
     return [r._asdict() for r in conn.execute(query)]
+
+
+def listing_count(
+    conn: sa.Connection,
+    *,
+    tab: str | None = None,
+    status: str | None = None,
+    noted: bool | None = None,
+    file: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> int:
+    """How many stage rows `listing` finds with these filters (no limit)."""
+    query = _listed(
+        sa.select(sa.func.count()),
+        tab=tab,
+        status=status,
+        noted=noted,
+        file=file,
+        date_from=date_from,
+        date_to=date_to,
+    )
+    return int(conn.execute(query).scalar() or 0)
 
 
 def statuses(conn: sa.Connection, row_ids: Iterable[int]) -> dict[int, str]:

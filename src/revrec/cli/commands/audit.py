@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from revrec.cli import render
 from revrec.cli.options import FormatOption, context
-from revrec.cli.render import Format
+from revrec.cli.render import PAGE, Format, OffsetOption, Page
 from revrec.errors import InputError
 
 audit_app = typer.Typer(no_args_is_help=True, help="The audit log: who changed what, and when.")
@@ -34,46 +35,53 @@ def audit_list(
     period: Annotated[
         str | None, typer.Option("--period", help="the period an entry concerns, YYYY-MM")
     ] = None,
-    limit: Annotated[int | None, typer.Option("--limit", min=0, help="at most N entries")] = None,
-    offset: Annotated[int, typer.Option("--offset", min=0, help="skip the first N")] = 0,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit", min=0, help=f"at most N entries (a table shows {PAGE} unless given)"
+        ),
+    ] = None,
+    offset: OffsetOption = 0,
     fmt: FormatOption = Format.table,
 ) -> None:
     """List audit entries, oldest first: who, when, what, before and after."""
     from revrec.services import audit
 
-    rows = audit.list_entries(
+    page = Page.of(fmt, limit, offset)
+    with audit.entries_of(
         context(cli),
         kind=kind,
         user=user,
         since=_day(date_from, "--from"),
         until=_day(date_to, "--to"),
         period=period,
-        limit=limit,
-        offset=offset,
-    )
-    if fmt is Format.json:
-        render.emit_json({"rows": rows})  # before and after as values
-        return
-    shown = [
-        {
-            **row,
-            "before": None if row["before"] is None else json.dumps(row["before"]),
-            "after": None if row["after"] is None else json.dumps(row["after"]),
-        }
-        for row in rows
-    ]
-    if fmt is Format.csv:
-        render.rows(shown, audit.COLUMNS, fmt)
-        return
-    columns = {k: v for k, v in audit.COLUMNS.items() if k != "prev_hash"}
-    render.rows(
-        [
-            {**{k: v for k, v in row.items() if k != "prev_hash"}, "hash": row["hash"][:SHORT_HASH]}
-            for row in shown
-        ],
-        columns,
-        fmt,
-    )
+        limit=page.limit,
+        offset=page.offset,
+    ) as found:
+        if fmt is Format.table:  # the hash short, no prev_hash: CSV and JSON have them whole
+            columns: Mapping[str, Any] = {
+                k: v for k, v in audit.COLUMNS.items() if k != "prev_hash"
+            }
+            flat = _short
+        else:
+            columns, flat = audit.COLUMNS, _flat
+        # JSON: before and after as values.
+        render.listing(found.rows, columns, fmt, page=page, count=found.count, flat=flat)
+
+
+def _flat(row: Mapping[str, Any]) -> dict[str, Any]:
+    """An entry for CSV: before and after as JSON text."""
+    return {
+        **row,
+        "before": None if row["before"] is None else json.dumps(row["before"]),
+        "after": None if row["after"] is None else json.dumps(row["after"]),
+    }
+
+
+def _short(row: Mapping[str, Any]) -> dict[str, Any]:
+    """An entry for a table: as for CSV, without prev_hash and with the hash's start."""
+    shown = {k: v for k, v in _flat(row).items() if k != "prev_hash"}
+    return {**shown, "hash": row["hash"][:SHORT_HASH]}
 
 
 def _day(text: str | None, option: str) -> date | None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from revrec.cli import render
 from revrec.cli.options import FormatOption, context
-from revrec.cli.render import Format
+from revrec.cli.render import Format, LimitOption, OffsetOption, Page
 
 if TYPE_CHECKING:
     from revrec.services.workflow import JobResult
@@ -18,7 +19,12 @@ jobs_app = typer.Typer(no_args_is_help=True, help="Scheduled jobs.")
 
 
 @jobs_app.command("list")
-def jobs_list(cli: typer.Context, fmt: FormatOption = Format.table) -> None:
+def jobs_list(
+    cli: typer.Context,
+    limit: LimitOption = None,
+    offset: OffsetOption = 0,
+    fmt: FormatOption = Format.table,
+) -> None:
     """List the jobs, whether active, and their last run."""
     from revrec.services import columns, jobs
 
@@ -28,17 +34,21 @@ def jobs_list(cli: typer.Context, fmt: FormatOption = Format.table) -> None:
         {**job, "last_run_at": None if job["last_run_at"] is None else str(job["last_run_at"])}
         for job in found
     ]
-    if fmt is Format.json:
-        render.emit_json({"rows": rows})  # last_result as an object
-        return
-    shown = [
-        {
-            **row,
-            "last_result": None if row["last_result"] is None else json.dumps(row["last_result"]),
-        }
-        for row in rows
-    ]
-    render.rows(shown, columns.JOB_COLUMNS, fmt)
+    page = Page.of(fmt, limit, offset)
+    render.listing(
+        page.of_list(rows),  # JSON: last_result as an object
+        columns.JOB_COLUMNS,
+        fmt,
+        page=page,
+        count=lambda: len(rows),
+        flat=_flat,
+    )
+
+
+def _flat(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A job for a table or CSV: its last result as JSON text."""
+    last = row["last_result"]
+    return {**row, "last_result": None if last is None else json.dumps(last)}
 
 
 @jobs_app.command("run")

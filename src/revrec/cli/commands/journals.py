@@ -10,7 +10,7 @@ import typer
 
 from revrec.cli import render
 from revrec.cli.options import FormatOption, context
-from revrec.cli.render import Format
+from revrec.cli.render import Format, LimitOption, OffsetOption, Page
 
 je_app = typer.Typer(no_args_is_help=True, help="Journal entries and Transfer JE.")
 report_app = typer.Typer(no_args_is_help=True, help="Reports.")
@@ -22,12 +22,20 @@ PeriodOption = Annotated[
 
 @je_app.command("list")
 def je_list(
-    cli: typer.Context, period: PeriodOption = None, fmt: FormatOption = Format.table
+    cli: typer.Context,
+    period: PeriodOption = None,
+    limit: LimitOption = None,
+    offset: OffsetOption = 0,
+    fmt: FormatOption = Format.table,
 ) -> None:
     """Each book's journals: state, debits and credits per currency, lines."""
     from revrec.services import columns, journals
 
-    render.rows(journals.list_journals(context(cli), period), columns.JOURNAL_COLUMNS, fmt)
+    found = journals.list_journals(context(cli), period)
+    page = Page.of(fmt, limit, offset)
+    render.listing(
+        page.of_list(found), columns.JOURNAL_COLUMNS, fmt, page=page, count=lambda: len(found)
+    )
 
 
 @je_app.command("show")
@@ -37,22 +45,32 @@ def je_show(
     balances: Annotated[
         bool, typer.Option("--trial-balance", help="the stored balances by account")
     ] = False,
+    limit: LimitOption = None,
+    offset: OffsetOption = 0,
     fmt: FormatOption = Format.table,
 ) -> None:
     """A journal's card and lines (or, once summarized, its trial balance)."""
     from revrec.services import journals
 
     ctx = context(cli)
+    page = Page.of(fmt, limit, offset)
     if balances:
-        render.frame(journals.trial_balance(ctx, period), fmt, title="trial balance")
+        balance = journals.trial_balance(ctx, period)
+        render.listing_frames(
+            [balance.slice(page.offset, page.limit)],
+            fmt,
+            page=page,
+            count=lambda: balance.height,
+            title="trial balance",
+        )
         return
-    card, lines = journals.show(ctx, period)
-    if fmt is Format.json:
-        render.emit_json({"journal": card, "rows": lines.to_dicts()})
-        return
-    if fmt is Format.table:
-        typer.echo(f"journal {card['book']} {card['period']}: {card['state']}")
-    render.frame(lines, fmt)
+    with journals.lines_of(ctx, period, limit=page.limit, offset=page.offset) as found:
+        card = found.card
+        if fmt is Format.table:
+            typer.echo(f"journal {card['book']} {card['period']}: {card['state']}")
+        render.listing_frames(
+            found.pages, fmt, page=page, count=found.count, head={"journal": card}
+        )
 
 
 @je_app.command("approve")
@@ -108,18 +126,19 @@ def je_export(
     output: Annotated[
         Path | None, typer.Option("--output", help="a .csv or .json file (default: stdout)")
     ] = None,
+    limit: LimitOption = None,
+    offset: OffsetOption = 0,
     fmt: FormatOption = Format.csv,
 ) -> None:
-    """The journal's lines, one row per line (money in major units)."""
+    """The journal's lines, one row per line (money in major units), written as they are read."""
     from revrec.services import journals
 
-    lines = journals.export(context(cli), period)
-    if output is None:
-        render.frame(lines, fmt)
-    elif output.suffix == ".json":
-        output.write_text(lines.write_json())
-    else:
-        lines.write_csv(output)
+    page = Page.of(Format.csv if output is not None else fmt, limit, offset)
+    with journals.lines_of(context(cli), period, limit=page.limit, offset=page.offset) as found:
+        if output is None:
+            render.listing_frames(found.pages, fmt, page=page, count=found.count)
+        else:
+            render.frames_to_file(found.pages, output)
 
 
 @report_app.command("reconcile")

@@ -8,7 +8,7 @@ import typer
 
 from revrec.cli import render
 from revrec.cli.options import FormatOption, context
-from revrec.cli.render import Format
+from revrec.cli.render import Format, LimitOption, OffsetOption, Page
 
 lines_app = typer.Typer(
     no_args_is_help=True, help="The subledger's lines: allocation, billing, revenue."
@@ -19,23 +19,42 @@ lines_app = typer.Typer(
 def lines_list(
     cli: typer.Context,
     contract: Annotated[str | None, typer.Option("--contract", help="one contract")] = None,
+    limit: LimitOption = None,
+    offset: OffsetOption = 0,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Each line's newest version, allocation, billed amount and revenue posted to date (the
     open period's posting included, and shown apart), in the book given by --book (default: the
-    primary book). A blank allocation: the contract could not be allocated (see the jobs' notes)."""
+    primary book), by contract and line. A blank allocation: the contract could not be
+    allocated (see the jobs' notes)."""
     from revrec.money import major_units
     from revrec.services import columns, subledger
 
     ctx = context(cli)
+    page = Page.of(fmt, limit, offset)
+    money = list(columns.LINE_MONEY_COLUMNS)
     with ctx.engine.connect() as conn:
-        found = subledger.lines(conn, book=ctx.book, contract=contract)
-    render.frame(major_units(found, list(columns.LINE_MONEY_COLUMNS)), fmt)
+        found = subledger.line_pages(
+            conn, book=ctx.book, contract=contract, limit=page.limit, offset=page.offset
+        )
+        render.listing_frames(
+            (major_units(part, money) for part in found),
+            fmt,
+            page=page,
+            count=lambda: subledger.line_count(conn, contract=contract),
+        )
 
 
 @lines_app.command("show")
-def lines_show(cli: typer.Context, line_id: str, fmt: FormatOption = Format.table) -> None:
-    """A line's posted revenue per period, with the running total."""
+def lines_show(
+    cli: typer.Context,
+    line_id: str,
+    limit: LimitOption = None,
+    offset: OffsetOption = 0,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """A line's posted revenue per period, with the running total (to date: every period
+    before the ones shown counted)."""
     import polars as pl
 
     from revrec.money import major_units
@@ -43,17 +62,26 @@ def lines_show(cli: typer.Context, line_id: str, fmt: FormatOption = Format.tabl
 
     ctx = context(cli)
     with ctx.engine.connect() as conn:
-        found = subledger.lines(conn, book=ctx.book).filter(pl.col("line_id") == line_id)
         posted = subledger.postings(conn, line_id, book=ctx.book)
+        found = subledger.line(conn, line_id, book=ctx.book)
     currency = found["currency"][0]
     posted = major_units(
         posted.with_columns(pl.lit(currency).alias("currency")), ["amount", "to_date"]
     )
+    page = Page.of(fmt, limit, offset)
+    shown = posted.slice(page.offset, page.limit)
     if fmt is Format.json:
         line = major_units(found, list(columns.LINE_MONEY_COLUMNS))
-        render.emit_json({**line.to_dicts()[0], "rows": posted.drop("currency").to_dicts()})
+        head = line.to_dicts()[0]
+        render.write_json(shown.drop("currency").iter_rows(named=True), head=head)
         return
-    render.frame(posted.select(columns.POSTING_COLUMNS), fmt)
+    render.listing_frames(
+        [shown.select(columns.POSTING_COLUMNS)],
+        fmt,
+        page=page,
+        count=lambda: posted.height,
+        empty=posted.select(columns.POSTING_COLUMNS).clear(),
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -10,7 +10,7 @@ import typer
 
 from revrec.cli import render
 from revrec.cli.options import FormatOption, context
-from revrec.cli.render import Format
+from revrec.cli.render import Format, LimitOption, OffsetOption, Page
 from revrec.errors import InputError
 
 mapping_app = typer.Typer(
@@ -19,13 +19,21 @@ mapping_app = typer.Typer(
 
 
 @mapping_app.command("list")
-def mapping_list(cli: typer.Context, fmt: FormatOption = Format.table) -> None:
+def mapping_list(
+    cli: typer.Context,
+    limit: LimitOption = None,
+    offset: OffsetOption = 0,
+    fmt: FormatOption = Format.table,
+) -> None:
     """List every mapping per upload type: shipped or the user's, and its attributes."""
     from revrec.services import columns, mappings
 
     with context(cli).engine.connect() as conn:
         rows = mappings.list_mappings(conn)
-    render.rows(rows, columns.MAPPING_COLUMNS, fmt)
+    page = Page.of(fmt, limit, offset)
+    render.listing(
+        page.of_list(rows), columns.MAPPING_COLUMNS, fmt, page=page, count=lambda: len(rows)
+    )
 
 
 @mapping_app.command("export")

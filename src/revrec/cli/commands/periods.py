@@ -8,19 +8,28 @@ import typer
 
 from revrec.cli import render
 from revrec.cli.options import FormatOption, context
-from revrec.cli.render import Format
+from revrec.cli.render import Format, LimitOption, OffsetOption, Page
 from revrec.errors import InputError
 
 period_app = typer.Typer(no_args_is_help=True, help="Accounting periods.")
 
 
 @period_app.command("status")
-def period_status(cli: typer.Context, fmt: FormatOption = Format.table) -> None:
+def period_status(
+    cli: typer.Context,
+    limit: LimitOption = None,
+    offset: OffsetOption = 0,
+    fmt: FormatOption = Format.table,
+) -> None:
     """Every period of every book with its status (future, open, closed)."""
     from revrec.services import close, columns, periods
 
     ctx = context(cli)
-    render.rows(periods.status(ctx), columns.PERIOD_COLUMNS, fmt)
+    rows = periods.status(ctx)
+    page = Page.of(fmt, limit, offset)
+    render.listing(
+        page.of_list(rows), columns.PERIOD_COLUMNS, fmt, page=page, count=lambda: len(rows)
+    )
     if fmt is Format.table:  # the JSON and CSV shapes are SPEC §11.1's: the periods only
         found = close.checklist(ctx)
         shown = [i.as_json() for i in found.items]

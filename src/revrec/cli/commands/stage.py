@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from revrec.cli import options, render
 from revrec.cli.options import FormatOption, context
-from revrec.cli.render import Format
+from revrec.cli.render import Format, LimitOption, OffsetOption, Page
 from revrec.errors import InputError
 from revrec.words import counted
 
@@ -22,7 +23,12 @@ def stage_list(
     cli: typer.Context,
     tab: TabOption = None,
     status: Annotated[
-        str | None, typer.Option("--status", help="pending, future, error, processed, deleted")
+        str | None,
+        typer.Option(
+            "--status",
+            help="pending, future, error, processed, deleted, or duplicate (the processed rows "
+            "skipped as duplicates, which processed leaves out)",
+        ),
     ] = None,
     file: Annotated[str | None, typer.Option("--file", help="the file's name")] = None,
     date_from: Annotated[
@@ -34,37 +40,46 @@ def stage_list(
     text: Annotated[
         str | None, typer.Option("--text", help="in the key or any value, ignoring case")
     ] = None,
+    limit: LimitOption = None,
+    offset: OffsetOption = 0,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """List stage rows with their status and messages."""
+    """List stage rows with their status and messages, oldest first."""
     from revrec.services import columns, stage
 
+    found = stage.row_filter(
+        tab=tab,
+        status=status,
+        file=file,
+        text=text,
+        date_from=_day(date_from, "--from"),
+        date_to=_day(date_to, "--to"),
+    )
+    page = Page.of(fmt, limit, offset)
     with context(cli).engine.connect() as conn:
-        listing = stage.list_rows(
-            conn,
-            tab=tab,
-            status=status,
-            file=file,
-            text=text,
-            date_from=_day(date_from, "--from"),
-            date_to=_day(date_to, "--to"),
+        notes = stage.pending_notes(conn)
+        render.listing(
+            stage.iter_rows(conn, found, limit=page.limit, offset=page.offset),
+            columns.STAGE_ROW_COLUMNS,
+            fmt,
+            page=page,
+            count=lambda: stage.count_rows(conn, found),
+            flat=_flat,
+            tail={"notes": notes},
         )
-    if fmt is Format.json:
-        render.emit_json({"rows": listing.rows, "notes": listing.notes})
-        return
-    shown = [
-        {
-            **{k: v for k, v in row.items() if k != "messages"},
-            "messages": "; ".join(
-                f"{m['column']} {m['value']!r}: {m['message']}" for m in row["messages"]
-            ),
-        }
-        for row in listing.rows
-    ]
-    render.rows(shown, columns.STAGE_ROW_COLUMNS, fmt)
     if fmt is Format.table:
-        for note in listing.notes:
+        for note in notes:
             typer.echo(f"note: {note}")
+
+
+def _flat(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A stage row for a table or CSV: its messages as one text."""
+    return {
+        **{k: v for k, v in row.items() if k != "messages"},
+        "messages": "; ".join(
+            f"{m['column']} {m['value']!r}: {m['message']}" for m in row["messages"]
+        ),
+    }
 
 
 def _day(text: str | None, option: str) -> date | None:
@@ -78,17 +93,22 @@ def _day(text: str | None, option: str) -> date | None:
 
 @stage_app.command("files")
 def stage_files(
-    cli: typer.Context, tab: TabOption = None, fmt: FormatOption = Format.table
+    cli: typer.Context,
+    tab: TabOption = None,
+    limit: LimitOption = None,
+    offset: OffsetOption = 0,
+    fmt: FormatOption = Format.table,
 ) -> None:
-    """The uploaded files as cards: type, mapping, who and when, rows per status."""
+    """The uploaded files as cards, newest first: type, mapping, who and when, rows per
+    status."""
     from revrec.services import columns, stage
 
     with context(cli).engine.connect() as conn:
         cards = stage.file_cards(conn, tab=tab)
-    if fmt is Format.json:
-        render.emit_json({"rows": cards})
-        return
-    render.rows(cards, columns.FILE_CARD_COLUMNS, fmt)
+    page = Page.of(fmt, limit, offset)
+    render.listing(
+        page.of_list(cards), columns.FILE_CARD_COLUMNS, fmt, page=page, count=lambda: len(cards)
+    )
 
 
 @stage_app.command("delete")
