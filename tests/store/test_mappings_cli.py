@@ -376,7 +376,7 @@ def test_setup_load_checks_a_mapping_as_mapping_import_does_and_reads_an_export(
     bad = tmp_path / "setup.yaml"
     bad.write_text(BAD_FILES[5][0], encoding="utf-8")
     result = cli("setup", "load", bad, ok=False)
-    assert str(result.exception) == BAD_FILES[5][1]
+    assert str(result.exception) == f"{bad}: mappings[0]: {BAD_FILES[5][1]}"
     assert query(cli.url, "select count(*) from mappings") == [(0,)]
     # An export is a setup file of its own.
     exported = tmp_path / "recurly.yaml"
@@ -392,7 +392,7 @@ def test_setup_load_checks_a_mapping_as_mapping_import_does_and_reads_an_export(
     message = "mapping 'recurly' is shipped with revrec and cannot be replaced"
     assert (refused.exit_code, str(refused.exception)) == (
         1,
-        f"{message}: give your mapping another name",
+        f"{shipped}: mappings[0]: {message}: give your mapping another name",
     )
     assert query(cli.url, "select count(*) from mappings where mapping = 'recurly'") == [(0,)]
 

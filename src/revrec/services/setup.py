@@ -8,19 +8,39 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from revrec.calendar import month_index, parse_period, period_name
 from revrec.errors import ConfigError, InputError, StateError
 from revrec.imports.templates import DEFAULT_TEMPLATES
-from revrec.money import exponent, parse
+from revrec.money import exponent
+from revrec.services.setup_file import SetupSource, read_setup
 from revrec.store import jobs as job_store
 from revrec.store import setup as store
 from revrec.store.audit import record
-from revrec.vocab import CONVENTIONS, JOBS, METHODS, POINTS, POLICIES
+from revrec.vocab import JOBS, POLICIES
 
+if TYPE_CHECKING:
+    from revrec.services.setup_check import Stored
+    from revrec.services.setup_schema import Book, Job, Template
+
+__all__ = [
+    "ACCOUNT_ROLES",
+    "DEFAULT_ACCOUNTS",
+    "PRIMARY",
+    "InitResult",
+    "SetupSource",
+    "check_book",
+    "check_init",
+    "init",
+    "load",
+    "open_period",
+    "read_setup",
+]
+
+# The roles of the subledger's accounts (SPEC §2); setup_schema.Accounts has one key per role.
 ACCOUNT_ROLES = (
     "accounts_receivable",
     "deferred_revenue",
@@ -129,214 +149,106 @@ def check_book(conn: sa.Connection, book: str) -> str:
 
 
 def load(
-    conn: sa.Connection, document: dict[str, Any], *, user: str, now: datetime
+    conn: sa.Connection, document: SetupSource | Any, *, user: str, now: datetime
 ) -> dict[str, int]:
-    """Apply a setup document (the YAML of SPEC §2.1); returns counts per section."""
-    if not isinstance(document, dict):
-        raise InputError("a setup file is a YAML mapping with keys such as books, pob_templates")
-    known = {
-        "books",
-        "accounts",
-        "defaults",
-        "pob_templates",
-        "ssp",
-        "contract_policies",
-        "jobs",
-        "mappings",
-    }
-    unknown = sorted(set(document) - known)
-    if unknown:
-        raise InputError(f"unknown setup keys {unknown}: expected some of {sorted(known)}")
-    counts: dict[str, int] = {}
-    loaders = (
-        ("books", _load_books),
-        ("accounts", _load_accounts),
-        ("defaults", _load_defaults),
-        ("pob_templates", _load_templates),
-        ("ssp", _load_ssp),
-        ("contract_policies", _load_policies),
-        ("jobs", _load_jobs),
-    )
-    for key, loader in loaders:
-        if key in document and document[key] is not None:
-            counts[key] = loader(conn, document[key])
-    if "mappings" in document and document["mappings"] is not None:
-        from revrec.services.mappings import load_mappings  # noqa: PLC0415 - optional section
+    """Apply a setup document (the YAML of SPEC §2.1, or the SetupSource `setup_file` reads,
+    whose messages then name the file); returns counts per section.
 
-        counts["mappings"] = load_mappings(conn, document["mappings"], user=user, now=now)
+    The whole document is checked first, the schema and then against the database, and every
+    problem is one InputError (`setup_check`): a file with any problem writes nothing."""
+    # pydantic and croniter cost half a second of start-up: only `setup load` imports them.
+    from revrec.services.mappings import load_mappings  # noqa: PLC0415
+    from revrec.services.setup_check import check  # noqa: PLC0415
+
+    source = document if isinstance(document, SetupSource) else SetupSource(None, document)
+    stored = _stored(conn)
+    setup = check(source.document, stored, source=source.name)
+    counts: dict[str, int] = {}
+    if setup.books is not None:  # the first to be written: nothing is when these fail
+        if stored.primary is None:
+            raise ConfigError("run `revrec init` before loading books")
+        counts["books"] = _load_books(conn, setup.books, stored.primary, open_period(conn))
+    if setup.accounts is not None:
+        codes = setup.accounts.codes()
+        for role, code in codes.items():
+            store.set_account(conn, "", "default", "", role, code)
+        counts["accounts"] = len(codes)
+    if setup.defaults is not None:
+        if setup.defaults.modification_policy is not None:
+            store.set_setting(conn, "modification_policy", setup.defaults.modification_policy)
+        counts["defaults"] = len(setup.defaults.model_fields_set)
+    if setup.pob_templates is not None:
+        counts["pob_templates"] = _load_templates(conn, setup.pob_templates)
+    if setup.ssp is not None:
+        store.replace_ssp(conn, [row.row() for row in setup.ssp])
+        counts["ssp"] = len(setup.ssp)
+    if setup.contract_policies is not None:
+        for policy in setup.contract_policies:
+            store.set_contract_policy(conn, policy.contract_id, policy.modification_policy)
+        counts["contract_policies"] = len(setup.contract_policies)
+    if setup.jobs is not None:
+        counts["jobs"] = _load_jobs(conn, setup.jobs)
+    if setup.mappings is not None:
+        # As checked above: load_mappings writes what changed and audit-logs it.
+        entries = source.document["mappings"]
+        counts["mappings"] = load_mappings(conn, entries, user=user, now=now)
     record(conn, user=user, now=now, action="setup.load", entity="setup", before=None, after=counts)
     return counts
 
 
-def _rows(value: Any, key: str) -> list[dict[str, Any]]:
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise InputError(f"setup key {key!r} must be a list of mappings")
-    return value
+def _stored(conn: sa.Connection) -> Stored:
+    """What the database holds that a setup file is checked against."""
+    from revrec.services.setup_check import Stored  # noqa: PLC0415
+
+    return Stored(
+        primary=store.primary_book(conn),
+        books=frozenset(store.book_names(conn)),
+        templates=frozenset(str(t["name"]) for t in store.templates(conn)),
+    )
 
 
-def _load_books(conn: sa.Connection, value: Any) -> int:
-    rows = _rows(value, "books")
-    current_primary = store.primary_book(conn)
-    if current_primary is None:
-        raise ConfigError("run `revrec init` before loading books")
-    period = open_period(conn)
-    for row in rows:
-        name = str(row.get("name") or "").strip()
-        if not name:
-            raise InputError("every book needs a name")
-        currency = str(row.get("currency") or "USD").upper()
-        exponent(currency)
-        methods = row.get("methods") or {}
-        if row.get("primary"):
-            if name != current_primary:
-                store.rename_book(conn, current_primary, name)
-                current_primary = name
-            store.update_book(conn, name, currency=currency, methods=methods)
+def _load_books(conn: sa.Connection, books: list[Book], current: str, period: str) -> int:
+    """The primary book first (renamed when the file names it otherwise), then the others."""
+    for book in books:
+        if book.primary:
+            if book.name != current:
+                store.rename_book(conn, current, book.name)
+            store.update_book(conn, book.name, currency=book.currency, methods=book.methods)
+    for book in books:
+        if book.primary:
             continue
-        independent = bool(row.get("independent", False))
-        if store.book_exists(conn, name):
+        if store.book_exists(conn, book.name):
             store.update_book(
-                conn, name, currency=currency, methods=methods, independent=independent
+                conn,
+                book.name,
+                currency=book.currency,
+                methods=book.methods,
+                independent=book.independent,
             )
         else:
             store.add_book(
                 conn,
-                name,
-                currency,
+                book.name,
+                book.currency,
                 primary=False,
                 period=period,
-                independent=independent,
-                methods=methods,
+                independent=book.independent,
+                methods=book.methods,
             )
-    return len(rows)
+    return len(books)
 
 
-def _set_account(
-    conn: sa.Connection, book: str, scope: str, key: str, role: str, code: Any
-) -> None:
-    if role not in ACCOUNT_ROLES:
-        raise InputError(f"unknown account role {role!r}: expected one of {list(ACCOUNT_ROLES)}")
-    store.set_account(conn, book, scope, key, role, str(code))
+def _load_templates(conn: sa.Connection, templates: list[Template]) -> int:
+    for template in templates:
+        events = list(template.events or [])
+        store.save_template(conn, template.name, template.method, template.stored_params(), events)
+        if template.accounts is not None:
+            for role, code in template.accounts.codes().items():
+                store.set_account(conn, "", "template", template.name, role, code)
+    return len(templates)
 
 
-def _load_accounts(conn: sa.Connection, value: Any) -> int:
-    if not isinstance(value, dict):
-        raise InputError("setup key 'accounts' must map account roles to GL codes")
-    for role, code in value.items():
-        _set_account(conn, "", "default", "", role, code)
-    return len(value)
-
-
-def _load_defaults(conn: sa.Connection, value: Any) -> int:
-    if not isinstance(value, dict):
-        raise InputError("setup key 'defaults' must be a mapping")
-    policy = value.get("modification_policy")
-    if policy is not None:
-        if policy not in POLICIES:
-            raise InputError(f"modification_policy {policy!r}: expected one of {list(POLICIES)}")
-        store.set_setting(conn, "modification_policy", policy)
-    return len(value)
-
-
-def validate_template(row: dict[str, Any]) -> tuple[str, str, dict[str, str], list[str]]:
-    name = str(row.get("name") or "").strip()
-    method = str(row.get("method") or "")
-    if not name:
-        raise InputError("every POB template needs a name")
-    if method not in METHODS:
-        raise InputError(f"template {name!r}: method {method!r}, expected one of {list(METHODS)}")
-    params = {str(k): str(v) for k, v in (row.get("params") or {}).items()}
-    if method == "ratable_monthly":
-        params.setdefault("convention", "prorate_days")
-        if params["convention"] not in CONVENTIONS:
-            raise InputError(f"template {name!r}: convention expected one of {list(CONVENTIONS)}")
-    if method == "point_in_time":
-        params.setdefault("at", "start")
-        if params["at"] not in POINTS:
-            raise InputError(f"template {name!r}: at expected one of {list(POINTS)}")
-    events = [str(e) for e in row.get("events") or []]
-    if method == "event" and not events:
-        raise InputError(f"template {name!r}: an event template names the events it accepts")
-    return name, method, params, events
-
-
-def _load_templates(conn: sa.Connection, value: Any) -> int:
-    rows = _rows(value, "pob_templates")
-    for row in rows:
-        name, method, params, events = validate_template(row)
-        store.save_template(conn, name, method, params, events)
-        for role, code in (row.get("accounts") or {}).items():
-            _set_account(conn, "", "template", name, role, code)
-    return len(rows)
-
-
-def _date(value: Any, what: str) -> date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise InputError(f"{what}: {value!r} is not a date YYYY-MM-DD") from None
-
-
-def _load_ssp(conn: sa.Connection, value: Any) -> int:
-    rows = _rows(value, "ssp")
-    store.replace_ssp(conn, [_ssp_row(row) for row in rows])
-    return len(rows)
-
-
-def _ssp_row(row: dict[str, Any]) -> dict[str, Any]:
-    item, currency = str(row.get("item_code") or ""), str(row.get("currency") or "").upper()
-    if not item:
-        raise InputError("every SSP row needs an item_code")
-    unit = row.get("ssp")
-    percent = row.get("ssp_percent_of_list")
-    if (unit is None) == (percent is None):
-        raise InputError(f"SSP for {item}: give exactly one of ssp, ssp_percent_of_list")
-    return {
-        "item_code": item,
-        "currency": currency,
-        "ssp": parse(str(unit), currency) if unit is not None else None,
-        "ssp_percent_micro": _micro(percent, f"SSP for {item}") if percent is not None else None,
-        "valid_from": _date(row.get("valid_from"), f"SSP for {item}"),
-        "valid_to": _date(row.get("valid_to"), f"SSP for {item}"),
-    }
-
-
-def _micro(value: Any, what: str) -> int:
-    text = str(value).strip()
-    whole, _, frac = text.partition(".")
-    if not whole.lstrip("-").isdigit() or (frac and not frac.isdigit()) or len(frac) > 6:
-        raise InputError(f"{what}: {value!r} is not a number with at most 6 decimals")
-    sign = -1 if whole.startswith("-") else 1
-    return sign * (abs(int(whole)) * 1_000_000 + int(frac.ljust(6, "0") or 0))
-
-
-def _load_policies(conn: sa.Connection, value: Any) -> int:
-    rows = _rows(value, "contract_policies")
-    for row in rows:
-        contract, policy = str(row.get("contract_id") or ""), row.get("modification_policy")
-        if not contract or policy not in POLICIES:
-            raise InputError(f"contract policy {row}: expected contract_id and one of {POLICIES}")
-        store.set_contract_policy(conn, contract, policy)
-    return len(rows)
-
-
-def _load_jobs(conn: sa.Connection, value: Any) -> int:
-    rows = _rows(value, "jobs")
-    for row in rows:
-        name = row.get("name")
-        if name not in JOBS:
-            raise InputError(f"unknown job {name!r}: expected one of {list(JOBS)}")
-        job_store.configure(
-            conn,
-            name,
-            active=bool(row.get("active", True)),
-            every=str(row["every"]) if "every" in row else None,
-            cron=str(row["cron"]) if "cron" in row else None,
-        )
-    return len(rows)
+def _load_jobs(conn: sa.Connection, jobs: list[Job]) -> int:
+    for job in jobs:
+        job_store.configure(conn, job.name, active=job.active, every=job.every, cron=job.cron)
+    return len(jobs)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from revrec.errors import InputError
-from revrec.imports.files import check_readable, read_yaml
+from revrec.imports.files import check_readable
 from revrec.services import database, demo_store, process, setup, stage
 from revrec.services.context import Context
 from revrec.services.imports import ImportSummary, file_outcome, import_file
@@ -66,7 +66,7 @@ def init(
 def read_setup(path: Path) -> Any:
     """The YAML document of a setup file (SPEC §2.1), read before the database is opened so
     that a bad file is named first; an empty file is an empty document."""
-    return read_yaml(path, "setup file") or {}
+    return setup.read_setup(path)
 
 
 def load_setup(ctx: Context, document: Any) -> dict[str, int]:
