@@ -177,7 +177,7 @@ def _month_end(
                 pl.lit(None, dtype=pl.String).alias("book"),
                 "contract_id",
                 pl.lit(None, dtype=pl.String).alias("line_id"),
-                ("cost " + pl.col("cost_id") + ": " + pl.col("message")).alias("message"),
+                pl.col("message"),  # it names its cost already
             ),
             journals.unbalanced(journal).select(
                 "book",

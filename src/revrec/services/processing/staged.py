@@ -64,6 +64,7 @@ def write_outcome(conn: sa.Connection, outcome: Outcome) -> None:
     its own messages, one by one."""
     plain = [rid for rid, (st, msgs) in outcome.rows.items() if st == "processed" and not msgs]
     skipped = [rid for rid, (st, msgs) in outcome.rows.items() if st == "processed" and msgs]
+
     def ids(singles: list[int], bulk: list[pl.Series]) -> pl.Series:
         return pl.concat([pl.Series(singles, dtype=pl.Int64), *(b.cast(pl.Int64) for b in bulk)])
 
