@@ -2,7 +2,9 @@
 
 Periods in the expectations are named YYYY-MM; a cost's `period` is the accounting period it was
 processed in, its cost_date starts a straight-line amortization. Expected schedules list only
-rows with a non-zero amount.
+rows with a non-zero amount. A follow_revenue cost divides by its line's allocated amount; unless
+a test gives allocations, each line's is the total of its revenue rows in the first book they
+name (the line is fully recognized).
 """
 
 from __future__ import annotations
@@ -11,12 +13,12 @@ from datetime import date, timedelta
 from fractions import Fraction
 
 import polars as pl
-import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from revrec.calendar import month_index, parse_period, period_name
 from revrec.engine.costs import (
+    ALLOCATED_SCHEMA,
     COST_FINDING_SCHEMA,
     COST_POSTING_SCHEMA,
     COST_SCHEMA,
@@ -74,6 +76,21 @@ def revenue(*rows):
 NO_REVENUE = revenue()
 
 
+def allocations(*rows):
+    """Rows (line_id, contract_id, allocated)."""
+    return pl.DataFrame(list(rows), schema=ALLOCATED_SCHEMA, orient="row")
+
+
+def fully_recognized(revenue_rows):
+    """Each line's allocation: its revenue rows' total in the first book they name."""
+    first, totals = {}, {}
+    for book, line, contract, _, amount in revenue_rows.iter_rows():
+        first.setdefault(line, (book, contract))
+        if first[line][0] == book:
+            totals[line] = totals.get(line, 0) + amount
+    return allocations(*((line, first[line][1], total) for line, total in totals.items()))
+
+
 def rows_of(frame, kind, cost_id=None, book="PRIMARY"):
     """{"YYYY-MM": amount} of one kind (of one cost and book)."""
     return {
@@ -83,8 +100,10 @@ def rows_of(frame, kind, cost_id=None, book="PRIMARY"):
     }
 
 
-def run(cost_rows, revenue_rows=NO_REVENUE, books=("PRIMARY",)):
-    schedule, findings = cost_schedules(costs(*cost_rows), revenue_rows, list(books))
+def run(cost_rows, revenue_rows=NO_REVENUE, books=("PRIMARY",), allocated=None):
+    if allocated is None:
+        allocated = fully_recognized(revenue_rows)
+    schedule, findings = cost_schedules(costs(*cost_rows), revenue_rows, list(books), allocated)
     assert schedule.schema == pl.Schema(COST_POSTING_SCHEMA)
     assert findings.schema == pl.Schema(COST_FINDING_SCHEMA)
     return schedule, findings
@@ -275,14 +294,94 @@ def test_amounts_of_1e15_against_schedules_of_1e15_are_exact():
     assert all(amount > 10**14 for amount in expected.values())
 
 
-def test_an_amortization_cumulative_beyond_int64_raises_rather_than_wraps():
-    # A pattern of +1e15 then -(1e15 - 1) totals 1: its first month is 1e15 times the cost.
+def test_a_pattern_that_overshoots_its_total_amortizes_at_most_the_cost():
+    # A pattern of +1e15 then -(1e15 - 1) totals 1: unclamped, its first month would be 1e15
+    # times the cost. The share is clamped to 1: the whole cost in January, nothing after.
     wild = revenue(
         ("PRIMARY", "L1", "C1", "2024-01", 10**15),
         ("PRIMARY", "L1", "C1", "2024-02", 1 - 10**15),
     )
-    with pytest.raises(pl.exceptions.InvalidOperationError):
-        run([cost("K1", 10**6)], wild)
+    schedule, _ = run([cost("K1", 10**6)], wild)
+    assert rows_of(schedule, "amortize") == {"2024-01": 10**6}
+
+
+def test_a_prospective_decrease_that_overshoots_is_clamped_and_ends_fully_amortized():
+    # 1,000.00 recognized 400 / 400, then lowered to 500.00: -300.00 in March. R: 400, 800, 500
+    # of T = 500: shares 0.8, 1 (clamped from 1.6), 1. A cost of 10.00: 8.00, 2.00, 0.00.
+    lowered = revenue(
+        ("PRIMARY", "L1", "C1", "2024-01", 40_000),
+        ("PRIMARY", "L1", "C1", "2024-02", 40_000),
+        ("PRIMARY", "L1", "C1", "2024-03", -30_000),
+    )
+    schedule, _ = run([cost("K1", 1_000)], lowered)
+    assert rows_of(schedule, "amortize") == {"2024-01": 800, "2024-02": 200}
+    # A share below 0 (a credit recognized first on a positive total) amortizes nothing.
+    credit_first = revenue(
+        ("PRIMARY", "L1", "C1", "2024-01", -10_000), ("PRIMARY", "L1", "C1", "2024-02", 30_000)
+    )
+    schedule, _ = run([cost("K1", 1_000)], credit_first)
+    assert rows_of(schedule, "amortize") == {"2024-02": 1_000}
+
+
+# --- following an event-based line: towards its allocated amount ------------------------------
+
+L1_1000 = allocations(("L1", "C1", 100_000))  # L1 allocated 1,000.00
+
+
+def test_a_cost_on_an_event_line_amortizes_the_share_released():
+    # L1 allocated 1,000.00; a 10% release in January recognized 100.00: the 100.00 cost
+    # amortizes 100.00 x 100.00 / 1,000.00 = 10.00, not all of it. 25% more in March: through
+    # March 35% -> 35.00, March 25.00. The rest waits for the releases.
+    released = revenue(
+        ("PRIMARY", "L1", "C1", "2024-01", 10_000), ("PRIMARY", "L1", "C1", "2024-03", 25_000)
+    )
+    schedule, findings = run([cost("K1", 10_000)], released, allocated=L1_1000)
+    assert findings.is_empty()
+    assert rows_of(schedule, "capitalize") == {"2024-01": 10_000}
+    assert rows_of(schedule, "amortize") == {"2024-01": 1_000, "2024-03": 2_500}
+
+
+def test_a_cost_on_an_event_line_rounds_the_cumulative_half_even():
+    # 0.25 against 1,000.00 allocated: releases of 10% (100.00), 20% (200.00) and 70% (700.00).
+    # Cumulative 0.25 x 0.1 = 2.5 -> 2 (even), x 0.3 = 7.5 -> 8, x 1.0 = 25: 2 / 6 / 17.
+    schedule, _ = run([cost("K1", 25)], LINE_100_200_700, allocated=L1_1000)
+    assert rows_of(schedule, "amortize") == {"2024-01": 2, "2024-02": 6, "2024-03": 17}
+
+
+def test_an_event_line_with_nothing_released_amortizes_nothing_yet_and_finds_nothing():
+    schedule, findings = run([cost("K1", 10_000)], NO_REVENUE, allocated=L1_1000)
+    assert findings.is_empty()
+    assert rows_of(schedule, "capitalize") == {"2024-01": 10_000}
+    assert rows_of(schedule, "amortize") == {}
+
+
+def test_a_contract_cost_divides_by_all_its_lines_allocations():
+    # C1: L1 1,200.00 over Jan/Feb (fully recognized), L2 800.00 event-based with 40% (320.00)
+    # released in March: T = 2,000.00. A contract cost of 50.00 amortizes 50.00 x 600 / 2,000 =
+    # 15.00, then 30.00 through February, 50.00 x 1,520 / 2,000 = 38.00 through March; the
+    # remaining 12.00 waits for L2's releases.
+    two_lines = revenue(
+        ("PRIMARY", "L1", "C1", "2024-01", 60_000),
+        ("PRIMARY", "L1", "C1", "2024-02", 60_000),
+        ("PRIMARY", "L2", "C1", "2024-03", 32_000),
+    )
+    allocated = allocations(("L1", "C1", 120_000), ("L2", "C1", 80_000), ("L9", "C9", 10**9))
+    schedule, _ = run([cost("KC", 5_000, line_id=None)], two_lines, allocated=allocated)
+    assert rows_of(schedule, "amortize") == {"2024-01": 1_500, "2024-02": 1_500, "2024-03": 800}
+    # L2 released in full (the remaining 480.00) in April: the last 12.00 is amortized.
+    done = pl.concat([two_lines, revenue(("PRIMARY", "L2", "C1", "2024-04", 48_000))])
+    schedule, _ = run([cost("KC", 5_000, line_id=None)], done, allocated=allocated)
+    amortized = rows_of(schedule, "amortize")
+    assert amortized == {"2024-01": 1_500, "2024-02": 1_500, "2024-03": 800, "2024-04": 1_200}
+    assert sum(amortized.values()) == 5_000
+
+
+def test_an_allocation_of_zero_has_nothing_to_follow():
+    # The line's schedule has rows, but it is allocated 0.00: amortized at once, with a finding.
+    nothing = allocations(("L1", "C1", 0))
+    schedule, findings = run([cost("K1", 700)], LINE_100_200_700, allocated=nothing)
+    assert rows_of(schedule, "amortize") == {"2024-01": 700}
+    assert findings["cost_id"].to_list() == ["K1"]
 
 
 # --- expense immediately, order, types -------------------------------------------------------
@@ -411,10 +510,11 @@ LINES = {"L1": "C1", "L2": "C1", "L3": "C2", "L4": "C3"}  # L4's contract may ha
 BASE = P("2024-01")
 
 
-def reference(cost_rows, revenue_rows, books):
+def reference(cost_rows, revenue_rows, books, allocated_rows):
     """{(book, cost_id, period, kind): amount}: the rules of engine.costs, one cost at a time,
     in Fractions."""
     result = {}
+    allocated = {line: (contract, a) for line, contract, a in allocated_rows}
     for book in books:
         for cost_id, line_id, contract_id, _, amount, period, day, how, n, expense in cost_rows:
             rows = {}
@@ -435,13 +535,18 @@ def reference(cost_rows, revenue_rows, books):
                         mine = line == line_id if line_id is not None else contract == contract_id
                         if b == book and mine:
                             pattern[p] = pattern.get(p, 0) + a
-                    total = sum(pattern.values())
+                    total = sum(
+                        a
+                        for line, (contract, a) in allocated.items()
+                        if (line == line_id if line_id is not None else contract == contract_id)
+                    )
 
                     def cumulative(k, pattern=pattern, total=total, amount=amount):
                         if total == 0:
                             return amount
                         done = sum(a for p, a in pattern.items() if p <= k)
-                        return round_half_even(Fraction(amount * done, total))
+                        share = min(max(Fraction(done, total), Fraction(0)), Fraction(1))
+                        return round_half_even(amount * share)
 
                     months = sorted({max(p, period) for p in pattern} | {period})
                 before = 0
@@ -470,9 +575,10 @@ def cost_rows(draw: st.DrawFn, index: int) -> tuple:
 
 
 @st.composite
-def batches(draw: st.DrawFn) -> tuple[list[tuple], list[tuple], bool]:
-    """(costs, revenue rows, whether every revenue amount is >= 0). Mixed-sign revenue stays
-    small, so that no cumulative swings beyond Int64 (that case raises, tested above)."""
+def batches(draw: st.DrawFn) -> tuple[list[tuple], list[tuple], list[tuple], bool]:
+    """(costs, revenue rows, allocations, whether every revenue amount is >= 0). Each line's
+    allocation is its revenue total in one book (fully recognized there), another amount, 0, or
+    none."""
     non_negative = draw(st.booleans())
     money = st.integers(0, 10**15) if non_negative else st.integers(-(10**6), 10**6)
     rows = []
@@ -484,9 +590,16 @@ def batches(draw: st.DrawFn) -> tuple[list[tuple], list[tuple], bool]:
                 period = BASE + draw(st.integers(0, 30))
                 rows.append((book, line_id, contract_id, period, draw(money | st.just(0))))
     found = [draw(cost_rows(i)) for i in range(draw(st.integers(0, 8)))]
-    if not non_negative:
-        found = [(*c[:4], max(min(c[4], 10**9), -(10**9)), *c[5:]) for c in found]
-    return found, rows, non_negative
+    allocated = []
+    for line_id, contract_id in LINES.items():
+        how = draw(st.sampled_from([*BOOKS, "other", "zero", "none"]))
+        if how in BOOKS:
+            total = sum(a for b, line, _, _, a in rows if b == how and line == line_id)
+        else:
+            total = {"other": draw(money | st.integers(-(10**15), 0)), "zero": 0}.get(how)
+        if total is not None:
+            allocated.append((line_id, contract_id, total))
+    return found, rows, allocated, non_negative
 
 
 @given(batches())
@@ -495,15 +608,16 @@ def batches(draw: st.DrawFn) -> tuple[list[tuple], list[tuple], bool]:
         [("K00", None, "C1", "USD", 10**15, BASE + 2, date(2024, 1, 9), "follow_revenue", None,
           False)],
         [("PRIMARY", "L1", "C1", BASE, 10**15), ("PRIMARY", "L2", "C1", BASE + 9, 3)],
+        [("L1", "C1", 10**15), ("L2", "C1", 3)],
         True,
     )
 )  # fmt: skip
-def test_cost_schedules_match_the_reference_and_sum_exactly(batch):
-    cost_list, revenue_rows, non_negative = batch
+def test_cost_schedules_match_the_reference_and_never_exceed_the_cost(batch):
+    cost_list, revenue_rows, allocated, non_negative = batch
     frame = pl.DataFrame(revenue_rows, schema=REVENUE_SCHEMA, orient="row")
-    schedule, _ = cost_schedules(costs(*cost_list), frame, list(BOOKS))
+    schedule, _ = cost_schedules(costs(*cost_list), frame, list(BOOKS), allocations(*allocated))
     got = {(b, c, p, k): a for b, c, p, k, a in schedule.iter_rows()}
-    assert got == reference(cost_list, revenue_rows, BOOKS)
+    assert got == reference(cost_list, revenue_rows, BOOKS, allocated)
     keys = schedule.select("book", "cost_id", "period", "kind").rows()
     assert keys == sorted(keys)
     sums = {
@@ -513,11 +627,23 @@ def test_cost_schedules_match_the_reference_and_sum_exactly(batch):
         .iter_rows()
     }
     for book in BOOKS:
-        for cost_id, _, _, _, amount, period, _, _, _, expense in cost_list:
-            kinds = ("expense",) if expense else ("capitalize", "amortize")
-            for kind in ("capitalize", "amortize", "expense"):
+        for cost_id, line_id, contract_id, _, amount, period, _, how, _, expense in cost_list:
+            kinds = ("expense",) if expense else ("capitalize",)
+            for kind in ("capitalize", "expense"):
                 expected = amount if kind in kinds else 0
                 assert sums.get((book, cost_id, kind), 0) == expected
+            # Amortization lies between 0 and the cost, and reaches it when its line is fully
+            # recognized (or straight line, or nothing to follow).
+            amortized = sums.get((book, cost_id, "amortize"), 0)
+            assert 0 <= amortized * (1 if amount >= 0 else -1) <= abs(amount)
+
+            def mine(line, contract, line_id=line_id, contract_id=contract_id):
+                return line == line_id if line_id is not None else contract == contract_id
+
+            total = sum(a for line, contract, a in allocated if mine(line, contract))
+            recognized = sum(a for b, ln, c, _, a in revenue_rows if b == book and mine(ln, c))
+            if not expense and (how == "straight_line" or total in (0, recognized)):
+                assert amortized == amount
             mine = schedule.filter(pl.col("book") == book, pl.col("cost_id") == cost_id)
             # Nothing before the cost's accounting period, and, over a pattern that never
             # falls, every month moves the same way as the amount (a monotone cumulative).
@@ -528,9 +654,9 @@ def test_cost_schedules_match_the_reference_and_sum_exactly(batch):
 
 @given(batches(), st.integers(0, 36))
 def test_closed_postings_plus_the_open_period_plus_later_months_sum_to_the_schedule(batch, at):
-    cost_list, revenue_rows, _ = batch
+    cost_list, revenue_rows, allocated, _ = batch
     frame = pl.DataFrame(revenue_rows, schema=REVENUE_SCHEMA, orient="row")
-    schedule, _ = cost_schedules(costs(*cost_list), frame, list(BOOKS))
+    schedule, _ = cost_schedules(costs(*cost_list), frame, list(BOOKS), allocations(*allocated))
     open_period = BASE + at
     # What was posted: an older schedule (every amount halved) of the closed periods.
     posted = schedule.filter(pl.col("period") < open_period).with_columns(pl.col("amount") // 2)

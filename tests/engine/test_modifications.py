@@ -9,6 +9,8 @@ from datetime import date
 import polars as pl
 
 from revrec.calendar import parse_period, period_name
+from revrec.engine import methods
+from revrec.engine import run as engine
 from revrec.engine.modifications import effective_schedule, prospective
 from revrec.engine.schedules import SCHEDULE_SCHEMA, schedule
 
@@ -204,3 +206,148 @@ def test_prospective_point_in_time_that_has_passed_lands_on_the_modification_dat
     )
     result = scheduled(prospective(segments(row), changed))
     assert months(result) == {"2024-12": 120_000, "2025-01": 10_000}
+
+
+# --- chains of versions through engine.run: catch-up restates, prospective keeps -------------
+# L1 is 1,200.00 over 2024 by full months. Each version carries its own policy; the contract
+# has none, and the default is catch_up.
+
+FULL_MONTH = methods.templates([("full", "ratable_monthly", "full_month", None)])
+
+
+def version(number, amount, policy, effective=date(2024, 1, 1), end=date(2025, 1, 1)):
+    """Version `number` of L1 (a LINE_SCHEMA row) of `amount` minor units."""
+    return {
+        "line_id": "L1", "version": number, "contract_id": "C1", "currency": "USD",
+        "billing_driven": False, "line_no": 1, "item_code": "SUB", "pob_template": "full",
+        "schedule_type": None, "amount": amount, "quantity_micro": 1_000_000, "ssp_unit": None,
+        "exclude": False, "residual": False, "start": date(2024, 1, 1), "end": end,
+        "effective_date": effective, "modification_policy": policy,
+    }  # fmt: skip
+
+
+def run_versions(versions, closed, open_period):
+    """engine.run over L1's versions: earlier versions allocated their own amount, `closed`
+    ({"YYYY-MM": amount}) posted to closed periods, `open_period` open."""
+    stored = [("L1", v["version"], v["amount"]) for v in versions[:-1]]
+    posted_rows = [("PRIMARY", "L1", parse_period(p), a) for p, a in closed.items()]
+    return engine.run(
+        engine.Inputs(
+            lines=pl.DataFrame(versions, schema=engine.LINE_SCHEMA),
+            billings=pl.DataFrame(schema=engine.BILLING_SCHEMA),
+            events=pl.DataFrame(schema=engine.EVENT_SCHEMA),
+            stored_allocations=pl.DataFrame(stored, schema=engine.ALLOCATION_SCHEMA, orient="row"),
+            posted=pl.DataFrame(posted_rows, schema=engine.POSTING_SCHEMA, orient="row"),
+            books=pl.DataFrame(
+                [("PRIMARY", parse_period(open_period))], schema=engine.BOOK_SCHEMA, orient="row"
+            ),
+            overrides=pl.DataFrame(schema=engine.OVERRIDE_SCHEMA),
+            templates=FULL_MONTH,
+            policies=pl.DataFrame(schema=engine.POLICY_SCHEMA),
+        )
+    )
+
+
+def schedule_of(out):
+    return months(out.schedules.select("line_id", "period", "amount"), "L1")
+
+
+def posting_of(out):
+    return [(period_name(p), a) for _, _, p, a in out.postings.rows()]
+
+
+CATCH_UP_FEB = version(2, 240_000, "catch_up", date(2024, 2, 1))
+PROSPECTIVE_MAR = version(3, 360_000, "prospective", date(2024, 3, 1))
+
+
+def test_a_prospective_modification_keeps_what_a_catch_up_one_recognized():
+    # February's catch-up to 2,400.00 restates the year as 200.00 a month: through February
+    # 400.00 (January posted 100.00 under the first version, February 300.00). March's
+    # prospective 3,600.00 keeps those 400.00 and spreads 3,200.00 over March..December:
+    # 320.00 a month, posted in March as is.
+    versions = [version(1, 120_000, "catch_up"), CATCH_UP_FEB, PROSPECTIVE_MAR]
+    out = run_versions(versions, {"2024-01": 10_000, "2024-02": 30_000}, "2024-03")
+    assert schedule_of(out) == {
+        "2024-01": 20_000,
+        "2024-02": 20_000,
+        **{f"2024-{m:02d}": 32_000 for m in range(3, 13)},
+    }
+    assert posting_of(out) == [("2024-03", 32_000)]
+
+
+def test_a_catch_up_after_a_prospective_one_restates_everything():
+    # catch_up -> prospective -> catch_up: April's 4,800.00 (catch-up) restates the year as
+    # 400.00 a month, as if it had always applied. Through April 1,600.00, of which 720.00 was
+    # posted (100.00, 300.00, 320.00): April posts 880.00.
+    versions = [
+        version(1, 120_000, "catch_up"),
+        CATCH_UP_FEB,
+        PROSPECTIVE_MAR,
+        version(4, 480_000, "catch_up", date(2024, 4, 1)),
+    ]
+    closed = {"2024-01": 10_000, "2024-02": 30_000, "2024-03": 32_000}
+    out = run_versions(versions, closed, "2024-04")
+    assert schedule_of(out) == {f"2024-{m:02d}": 40_000 for m in range(1, 13)}
+    assert posting_of(out) == [("2024-04", 88_000)]
+
+
+def test_prospective_versions_after_a_catch_up_chain_from_it():
+    # catch_up -> prospective -> prospective: March's 320.00 a month (as above) stops at May 1,
+    # 1,040.00 recognized by then; May's 4,600.00 spreads 3,560.00 over May..December, 445.00 a
+    # month, posted in May as is.
+    versions = [
+        version(1, 120_000, "catch_up"),
+        CATCH_UP_FEB,
+        PROSPECTIVE_MAR,
+        version(4, 460_000, "prospective", date(2024, 5, 1)),
+    ]
+    closed = {"2024-01": 10_000, "2024-02": 30_000, "2024-03": 32_000, "2024-04": 32_000}
+    out = run_versions(versions, closed, "2024-05")
+    assert schedule_of(out) == {
+        "2024-01": 20_000,
+        "2024-02": 20_000,
+        "2024-03": 32_000,
+        "2024-04": 32_000,
+        **{f"2024-{m:02d}": 44_500 for m in range(5, 13)},
+    }
+    assert posting_of(out) == [("2024-05", 44_500)]
+
+
+def test_a_catch_up_replaces_the_prospective_versions_before_it_and_their_terms():
+    # prospective -> catch_up -> prospective. February's prospective 2,400.00 is replaced by
+    # March's catch-up: 1,800.00 over January 2024..June 2025 (new terms), 100.00 a month from
+    # the start. April's prospective 2,000.00 keeps the 300.00 recognized through March and
+    # spreads 1,700.00 over April 2024..June 2025, 15 months: 113.33 / 113.34 / 113.33 ...
+    later = date(2025, 7, 1)
+    versions = [
+        version(1, 120_000, "catch_up"),
+        version(2, 240_000, "prospective", date(2024, 2, 1)),
+        version(3, 180_000, "catch_up", date(2024, 3, 1), end=later),
+        version(4, 200_000, "prospective", date(2024, 4, 1), end=later),
+    ]
+    closed = {"2024-01": 10_000, "2024-02": 20_909, "2024-03": 0}
+    out = run_versions(versions, closed, "2024-04")
+    found = schedule_of(out)
+    assert [found[f"2024-{m:02d}"] for m in range(1, 7)] == [
+        10_000, 10_000, 10_000, 11_333, 11_334, 11_333,
+    ]  # fmt: skip
+    assert sum(found.values()) == 200_000
+    assert max(found) == "2025-06"
+    # Through April 41,333 is due, 30,909 was posted: April catches up 10,424.
+    assert posting_of(out) == [("2024-04", 10_424)]
+
+
+def test_prospective_versions_without_a_catch_up_chain_from_the_first():
+    # prospective -> prospective: January 100.00; February's 2,400.00 spreads 2,300.00 over
+    # 11 months (209.09: 230,000 / 11 = 20,909.09); through March 1 309.09 stays, and March's
+    # 3,600.00 spreads 3,290.91 over 10 months (329,091 / 10 = 32,909.1 -> 32,909).
+    versions = [
+        version(1, 120_000, "prospective"),
+        version(2, 240_000, "prospective", date(2024, 2, 1)),
+        version(3, 360_000, "prospective", date(2024, 3, 1)),
+    ]
+    out = run_versions(versions, {"2024-01": 10_000, "2024-02": 20_909}, "2024-03")
+    found = schedule_of(out)
+    assert [found[f"2024-{m:02d}"] for m in (1, 2, 3, 4)] == [10_000, 20_909, 32_909, 32_909]
+    assert sum(found.values()) == 360_000
+    assert posting_of(out) == [("2024-03", 32_909)]

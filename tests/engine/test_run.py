@@ -6,6 +6,7 @@ them into parts; and a few worked examples through the whole run.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import polars as pl
@@ -271,4 +272,26 @@ def test_balances_of_a_contract_billed_ahead_of_its_revenue():
     row = out.balances.row(0, named=True)
     assert (row["billed"], row["recognized"], row["allocated"]) == (120_000, 9_863, 120_000)
     assert (row["liability"], row["asset"], row["scheduled"]) == (110_137, 0, 110_137)
+    assert out.findings.height == 0
+
+
+def test_a_cost_on_an_event_line_follows_the_share_released_of_its_allocation():
+    """L1: 8,000.00 by milestones, 10% released in June (800.00); L2: 2,000.00 by milestones,
+    nothing released. K1 (100.00 on L1) amortizes 10.00; KC (100.00 on the contract, T =
+    10,000.00) amortizes 100.00 x 800.00 / 10,000.00 = 8.00. Neither is amortized at once."""
+    day = date(2024, 6, 10)
+    lines = [_one_line(), _one_line(line_id="L2", line_no=2, amount=200_000)]
+    costs = [
+        ("K1", "L1", "C1", "USD", 10_000, OPEN, day, "follow_revenue", None, False),
+        ("KC", None, "C1", "USD", 10_000, OPEN, day, "follow_revenue", None, False),
+    ]
+    inputs = _inputs(lines, [("L1", day, 1, "release", "percent", 10 * MICRO)])
+    out = engine.run(replace(inputs, costs=pl.DataFrame(costs, schema=COST_SCHEMA, orient="row")))
+    assert out.postings.rows() == [("PRIMARY", "L1", OPEN, 80_000)]
+    assert out.cost_postings.rows() == [
+        ("PRIMARY", "K1", OPEN, "amortize", 1_000),
+        ("PRIMARY", "K1", OPEN, "capitalize", 10_000),
+        ("PRIMARY", "KC", OPEN, "amortize", 800),
+        ("PRIMARY", "KC", OPEN, "capitalize", 10_000),
+    ]
     assert out.findings.height == 0

@@ -366,23 +366,17 @@ class Model:
             sum(self.recognized(book, line) for line in lines),
         )
 
-    def pattern_total(self, book: str, line: Line) -> int:
-        """T of a follow_revenue cost's pattern: the line's schedule total.
-
-        KNOWN DEFECT (test_month_end_state.py::
-        test_a_cost_following_an_event_line_is_amortized_as_its_revenue_is_released): an
-        event-based line's schedule holds only what was released so far, and revrec divides by
-        that, so one partial release amortizes the whole cost (and none amortizes it at once).
-        Following the revenue pattern, T is the line's allocated amount. The model says what
-        revrec does today, so that the state machine keeps checking everything else.
-        """
-        return line.total(book, self.policy(line))
+    def pattern_total(self, line: Line) -> int:
+        """T of a follow_revenue cost's pattern: what the line will recognize in all, its
+        allocated amount (the newest amount), not its schedule's total: an event-based line's
+        schedule holds only what was released so far (decision 39)."""
+        return line.amount
 
     def cost_through(self, book: str, cost: Cost) -> dict[str, int]:
         """A cost's postings through the open period per kind (decision 39): capitalized whole
         (or expensed whole), amortized by cumulative rounding straight-line from its month, or
-        following its line's (its contract's lines') schedule, R_k / T, T the schedule's total;
-        a pattern that sums to zero is amortized at once."""
+        following its line's (its contract's lines') schedule, clamp(R_k / T, 0, 1), T the
+        allocated amount; a pattern whose T is zero is amortized at once."""
         if cost.expense:
             return {"expense": cost.amount}
         if cost.straight_months is not None:
@@ -392,6 +386,7 @@ class Model:
         else:
             lines = [cost.line_id] if cost.line_id else self.contracts[cost.contract_id].lines
             through = sum(self.recognized(book, line) for line in lines)
-            total = sum(self.pattern_total(book, self.lines[line]) for line in lines)
-            amortized = cost.amount if total == 0 else half_even(cost.amount * through, total)
+            total = sum(self.pattern_total(self.lines[line]) for line in lines)
+            share = min(max(through * (1 if total > 0 else -1), 0), abs(total))
+            amortized = cost.amount if total == 0 else half_even(cost.amount * share, abs(total))
         return {"capitalize": cost.amount, "amortize": amortized}

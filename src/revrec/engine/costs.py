@@ -8,13 +8,21 @@ one `expense` row of its whole amount in its accounting period. Any other cost i
 rows) by cumulative rounding (SPEC §1): the amortization through month k is
 `round_half_even(amount x share_k)`, exactly, and a month's amount is the difference of
 consecutive cumulative amounts, so the amortization sums exactly to the capitalized amount in
-every book.
+every book once share_k reaches 1 (straight line: after n months; follow_revenue: once the
+followed revenue is all recognized).
 
 - `straight_line` over n = amortization_months from the month of cost_date (m0):
   share_k = clamp(k - m0 + 1, 0, n) / n.
-- `follow_revenue`: share_k = R_k / T, with R_k the cumulative revenue through month k of the
-  cost's line in the book (or of all the contract's lines, for a contract-level cost) and T its
-  total. When T is 0 there is nothing to follow: the whole amount is amortized in the cost's
+- `follow_revenue`: share_k = clamp(R_k / T, 0, 1), with R_k the cumulative revenue through
+  month k of the cost's line in the book (or of all the contract's lines, for a contract-level
+  cost) and T what it will recognize in all: its allocated amount (the sum of the contract's
+  lines' allocations). Not the schedule's total: an event-based line's schedule holds only what
+  was released so far, and one 10% release must amortize 10% of the cost. The clamp keeps the
+  amortization between 0 and the cost (a pattern that overshoots its total, say a prospective
+  decrease after more was recognized, amortizes the whole cost until it falls back); when the
+  line is fully recognized (R_k = T) the cost is fully amortized. A line allocated but with
+  nothing recognized yet (an event line before its first release) amortizes nothing yet. When T
+  is 0 or unknown there is nothing to follow: the whole amount is amortized in the cost's
   period, with a finding (one per book).
 - **Amortization never comes before capitalization**: what the rule schedules for months before
   the cost's accounting period is caught up in that period (the cumulative through month k is
@@ -23,12 +31,11 @@ every book.
 - A straight_line cost without amortization_months above 0 (the import rejects it) has nothing
   to spread over: amortized at once, with a finding.
 
-Rows of amount 0 are left out. Arithmetic is exact, in Int128: an Int64 amount times a revenue
-cumulative of magnitude below 2**64 stays below 2**127, so any Int64 cost amount (up to
-9.2e18 minor units) following schedules whose running totals stay below 1.8e19 is exact; the
-1e15 x 1e15 of the SPEC is far inside. The cumulative amortization itself must fit Int64; it can
-only leave it when a revenue pattern's running total swings to far more than its own total
-(say +1e15 then -1e15 + 1), and then the cast raises instead of wrapping.
+Rows of amount 0 are left out. Arithmetic is exact, in Int128 where Int64 could overflow: an
+Int64 amount times a clamped revenue cumulative (at most |T|) stays below 2**127 for any T below
+2**64, so any Int64 cost amount (up to 9.2e18 minor units) following allocations up to 1.8e19 is
+exact; the 1e15 x 1e15 of the SPEC is far inside. The cumulative amortization lies between 0 and
+the amount, so it always fits Int64.
 """
 
 from __future__ import annotations
@@ -60,6 +67,8 @@ COST_POSTING_SCHEMA = {
     "amount": pl.Int64,
 }
 COST_FINDING_SCHEMA = {"cost_id": pl.String, "message": pl.String}
+# What a follow_revenue cost divides by: each line's allocated amount (the same in every book).
+ALLOCATED_SCHEMA = {"line_id": pl.String, "contract_id": pl.String, "allocated": pl.Int64}
 # What cost_schedules reads of the revenue: each line's whole schedule per book.
 REVENUE_SCHEMA = {
     "book": pl.String,
@@ -79,14 +88,15 @@ _ROWS = ["_b", "_c", "period", "_kind", "amount"]
 
 
 def cost_schedules(
-    costs: pl.DataFrame, revenue: pl.DataFrame, books: list[str]
+    costs: pl.DataFrame, revenue: pl.DataFrame, books: list[str], allocated: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(schedule rows in COST_POSTING_SCHEMA for every book, findings: cost_id, message).
 
     costs: COST_SCHEMA (amortization null reads as follow_revenue, expense_immediately null as
     false). revenue: each line's whole revenue schedule per book (REVENUE_SCHEMA columns); rows of
-    books not in `books` are ignored. Rows come sorted by book, cost_id, period, kind; findings by
-    cost_id, message.
+    books not in `books` are ignored. allocated: each line's allocated amount (ALLOCATED_SCHEMA
+    columns, one row per line), what a follow_revenue cost's pattern divides by. Rows come
+    sorted by book, cost_id, period, kind; findings by cost_id, message.
 
     Internally books are `_b` (their index in name order) and costs `_c` (their index in cost_id
     order), so that every join and sort runs on integers.
@@ -115,7 +125,7 @@ def cost_schedules(
         ]
     )
     followed, missing = _follow_revenue(
-        frame.filter(~expensed & ~straight), revenue, names, frame.height
+        frame.filter(~expensed & ~straight), revenue, allocated, names, frame.height
     )
     rows = pl.concat([book_frame.join(same_in_every_book, how="cross"), followed.select(_ROWS)])
     schedule = _sorted(rows.filter(pl.col("amount") != 0), ["_b", "_c", "period", "_kind"]).select(
@@ -312,10 +322,34 @@ def _pattern(
     )
 
 
+def _totals(costs: pl.DataFrame, allocated: pl.DataFrame) -> pl.DataFrame:
+    """T of each following cost (_c, _t): its line's allocated amount, or the sum of its
+    contract's lines' for a contract-level cost. Costs whose T is 0 or unknown are left out."""
+    lines = allocated.select(_cast(ALLOCATED_SCHEMA))
+    wide = _exact(_max_abs(lines, "allocated", sum_=True))
+    lines = lines.with_columns(pl.col("allocated").cast(wide).alias("_t"))
+    by_contract = lines.group_by("contract_id").agg(pl.col("_t").sum())
+    totals = pl.concat(
+        [
+            costs.filter(pl.col("line_id").is_not_null())
+            .join(lines.select("line_id", "_t"), on="line_id")
+            .select("_c", "_t"),
+            costs.filter(pl.col("line_id").is_null())
+            .join(by_contract, on="contract_id")
+            .select("_c", "_t"),
+        ]
+    )
+    return totals.filter(pl.col("_t") != 0)
+
+
 def _follow_revenue(
-    frame: pl.DataFrame, revenue: pl.DataFrame, names: list[str], stride: int
+    frame: pl.DataFrame,
+    revenue: pl.DataFrame,
+    allocated: pl.DataFrame,
+    names: list[str],
+    stride: int,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(amortize rows, in _ROWS; the (_b, _c) with no revenue to follow, amortized at once).
+    """(amortize rows, in _ROWS; the (_b, _c) with nothing to follow, amortized at once).
 
     stride: the number of costs of the run (every _c is below it).
 
@@ -323,50 +357,51 @@ def _follow_revenue(
     (contract-level cost); months before the cost's period are folded into it. One sort of the
     pattern rows by (book, cost, month), then running sums: no group_by, no window."""
     costs = frame.select("_c", "line_id", "contract_id", "amount", "period")
-    pattern = _sorted(_pattern(costs, revenue, names, stride), ["_g", "_p"])
+    totals = _totals(costs, allocated)
+    followed_costs = costs.join(totals.select("_c"), on="_c", how="semi")
+    pattern = _sorted(_pattern(followed_costs, revenue, names, stride), ["_g", "_p"])
     g = pl.col("_g")
     first = (g != g.shift(1)).fill_null(value=True)
     last = (g != g.shift(-1)).fill_null(value=True)
-    # Running sums over all the rows (Int64 when even the sum of every |revenue| fits), then
-    # each (book, cost)'s own: R_k = run - run before its first row, T = run at its last row - it.
+    # A running sum over all the rows (Int64 when even the sum of every |revenue| fits), then
+    # each (book, cost)'s own: R_k = run - run before its first row.
     run = _exact(_max_abs(pattern, "_x", sum_=True))
     pattern = pattern.with_columns(
         pl.max_horizontal("_p", "period").alias("period"),
         pl.col("_x").cast(run).cum_sum().alias("_run"),
     ).with_columns(
         pl.when(first).then(pl.col("_run") - pl.col("_x")).forward_fill().alias("_before"),
-        pl.when(last).then(pl.col("_run")).backward_fill().alias("_end"),
     )
-    # R_k and T of each (book, cost); one row per month: the last of the rows folded into it.
+    # R_k of each (book, cost); one row per month: the last of the rows folded into it.
     month_end = (last | (pl.col("period") != pl.col("period").shift(-1))).fill_null(value=True)
-    pattern = pattern.filter(month_end).select(
-        "_b",
-        "_c",
-        "_g",
-        "amount",
-        "period",
-        (pl.col("_run") - pl.col("_before")).alias("_r"),
-        (pl.col("_end") - pl.col("_before")).alias("_t"),
-    )
-    live = pattern.filter(pl.col("_t") != 0)
-    # R_k / T with T's sign moved to the numerator: the division needs a positive denominator.
-    dtype = _exact(_max_abs(live, "amount"), _max_abs(live, "_r"))
-    sign = pl.col("_t").sign().cast(dtype)
-    cumulative = div_half_even(
-        pl.col("amount").cast(dtype) * pl.col("_r").cast(dtype) * sign,
-        pl.col("_t").cast(dtype) * sign,
-        dtype,
+    live = (
+        pattern.filter(month_end)
+        .select(
+            "_b", "_c", "_g", "amount", "period", (pl.col("_run") - pl.col("_before")).alias("_r")
+        )
+        .join(totals, on="_c", maintain_order="left")
     )
     followed = live.select(
         "_b",
         "_c",
         "period",
         pl.lit(_AMORTIZE, dtype=pl.Int64).alias("_kind"),
-        _differences(cumulative, "_g").alias("amount"),
+        _differences(_following(live), "_g").alias("amount"),
     )
     every = pl.DataFrame({"_b": range(len(names))}, schema={"_b": pl.Int64}).join(
         costs.select("_c"), how="cross"
     )
-    missing = every.join(live.select("_b", "_c").unique(), on=["_b", "_c"], how="anti")
+    missing = every.join(totals.select("_c"), on="_c", how="anti")
     at_once = missing.join(_whole(costs, _AMORTIZE), on="_c").select(_ROWS)
     return pl.concat([followed, at_once]), missing
+
+
+def _following(live: pl.DataFrame) -> pl.Expr:
+    """The cumulative amortization round(amount x clamp(R_k / T, 0, 1)), T's sign moved to the
+    numerator (the division needs a positive denominator): R_k x sign(T) clamped to 0..|T|."""
+    wide = I128 if I128 in (live.schema["_r"], live.schema["_t"]) else pl.Int64
+    sign = pl.col("_t").sign().cast(wide)
+    size = pl.col("_t").cast(wide).abs()
+    share = (pl.col("_r").cast(wide) * sign).clip(0, size)
+    dtype = _exact(_max_abs(live, "amount"), _max_abs(live, "_t"))
+    return div_half_even(pl.col("amount").cast(dtype) * share.cast(dtype), size, dtype)

@@ -108,16 +108,28 @@ SEGMENT_SCHEMA = {
 
 
 def prospective_chain(versions: pl.DataFrame) -> pl.DataFrame:
-    """The segments of lines modified prospectively: each later version applied on top of the
-    earlier ones (see `prospective`), one version number at a time over all lines at once.
+    """The segments of lines whose newest version is prospective: from each line's last
+    catch-up version on, each later version applied on top of the earlier ones (see
+    `prospective`), one version number at a time over all lines at once.
 
     versions: every version of the lines, oldest first within a line, with segment columns
-    (line_id, total, method, convention, at, start, end, quantity_micro) and effective_date
-    (the version's modification date; the first version's is not used).
+    (line_id, total, method, convention, at, start, end, quantity_micro), effective_date (the
+    version's modification date; the first version's is not used) and policy (the version's
+    modification policy; the first version's is not used).
+
+    A catch-up version restates the schedule as if its terms had always applied (SPEC §3), so it
+    replaces every version before it: the chain starts with its terms and total over its whole
+    service, and only the prospective versions after it keep what was recognized before their
+    modification date. A line with no catch-up version after its first starts at its first.
     """
     ranked = versions.with_columns(
         pl.int_range(pl.len(), dtype=pl.Int64).over("line_id").alias("_rank")
     )
+    restates = (pl.col("_rank") == 0) | (pl.col("policy") != "prospective")
+    ranked = ranked.with_columns(
+        pl.when(restates).then(pl.col("_rank")).max().over("line_id").alias("_from")
+    ).filter(pl.col("_rank") >= pl.col("_from"))
+    ranked = ranked.with_columns(pl.col("_rank") - pl.col("_from"))
     segment = [pl.col(name).cast(dtype) for name, dtype in SEGMENT_SCHEMA.items() if name != "cap"]
     current = ranked.filter(pl.col("_rank") == 0).select(
         *segment, pl.lit(None, dtype=pl.Date).alias("cap")

@@ -21,13 +21,22 @@ def cost_postings(
     lines: pl.DataFrame,
     books: pl.DataFrame,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(the open period's cost postings of every book, findings: cost_id, message)."""
+    """(the open period's cost postings of every book, findings: cost_id, message).
+
+    lines: the run's allocated lines (line_id, contract_id, allocated, ...): a follow_revenue cost
+    follows its line's (or its contract's lines') schedule towards their allocated amount.
+    """
     if costs.height == 0 and posted.height == 0:  # most runs: no costs at all
         return pl.DataFrame(schema=cost_rules.COST_POSTING_SCHEMA), pl.DataFrame(
             schema=cost_rules.COST_FINDING_SCHEMA
         )
     revenue = schedules.join(lines.select("line_id", "contract_id"), on="line_id", how="inner")
-    schedule, findings = cost_rules.cost_schedules(costs, revenue, books["book"].to_list())
+    schedule, findings = cost_rules.cost_schedules(
+        costs,
+        revenue,
+        books["book"].to_list(),
+        lines.select(cost_rules.ALLOCATED_SCHEMA.keys()),
+    )
     parts = [pl.DataFrame(schema=cost_rules.COST_POSTING_SCHEMA)]
     for book, open_period in books.select("book", "open_period").iter_rows():
         parts.append(

@@ -150,7 +150,7 @@ def _month_end(
     lines = allocated.select(month_end.LINE_KEYS)
     costs = inputs.costs.join(lines.select("contract_id").unique(), on="contract_id", how="semi")
     cost_posted, cost_found = month_end.cost_postings(
-        costs, inputs.posted_costs, schedules, lines, inputs.books
+        costs, inputs.posted_costs, schedules, allocated, inputs.books
     )
     billings = _documented(inputs.billings)
     parts = [pl.DataFrame(schema=journals.JOURNAL_SCHEMA)]
@@ -280,7 +280,8 @@ def _book_schedule(
 
 def _segments(lines: pl.DataFrame, versions: pl.DataFrame, stored: pl.DataFrame) -> pl.DataFrame:
     """Each line's segments in a book: its newest version with its allocation (catch-up, first
-    versions, and measured methods, decision 4), or the chain of its versions (prospective)."""
+    versions, and measured methods, decision 4), or, when its newest version is prospective,
+    the chain of its versions from its last catch-up one on (modifications.prospective_chain)."""
     simple = (
         (pl.col("policy") != "prospective")
         | (pl.col("version") == 1)
