@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from revrec.errors import InputError
+
+if TYPE_CHECKING:
+    import polars as pl
 
 _PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d %H:%M:%S UTC", "%Y-%m-%dT%H:%M:%S")
@@ -33,6 +37,14 @@ def parse_period(text: str) -> int:
     if match is None or not 1 <= int(match.group(2)) <= 12:
         raise InputError(f"{text!r} is not a period: expected YYYY-MM")
     return int(match.group(1)) * 12 + int(match.group(2)) - 1
+
+
+def period_indexes(period: pl.Expr) -> pl.Expr:
+    """`parse_period` over a column of 'YYYY-MM' texts (of well-formed, stored periods)."""
+    import polars as pl  # noqa: PLC0415 - the CLI imports calendar without Polars
+
+    year, month = period.str.slice(0, 4), period.str.slice(5, 2)
+    return year.cast(pl.Int64) * 12 + month.cast(pl.Int64) - 1
 
 
 def days_in_month(index: int) -> int:

@@ -19,6 +19,7 @@ from revrec.cli.commands import (
     lines,
     mappings,
     periods,
+    reports,
     setup,
     stage,
     tools,
@@ -26,7 +27,7 @@ from revrec.cli.commands import (
 from revrec.cli.options import Options
 from revrec.errors import RevrecError
 
-AREAS = (setup, mappings, imports, stage, jobs, periods, journals, lines, audit, tools)
+AREAS = (setup, mappings, imports, stage, jobs, periods, journals, reports, lines, audit, tools)
 
 app = typer.Typer(
     no_args_is_help=True,

@@ -21,9 +21,10 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
-from revrec.errors import InputError, StateError
+from revrec.errors import StateError
 from revrec.money import format_minor, major_units
 from revrec.services import reconcile
+from revrec.services.book_period import Journal, book_period
 from revrec.services.context import Context
 from revrec.services.subledger import primary_book
 from revrec.store import journals as store
@@ -36,29 +37,6 @@ NEXT = dict(pairwise(JOURNAL_STATES))
 BEFORE = {after: before for before, after in NEXT.items()}
 STEP = ("approved", "transferred", "summarized")
 SUMMARY_COLUMNS = ("account", "gl_code", "currency", "period", "debit", "credit")
-
-
-@dataclass(frozen=True)
-class Journal:
-    book: str
-    period: str
-
-
-def _journal(conn: sa.Connection, ctx: Context, period: str | None) -> Journal:
-    """The book of the Context (default primary) and the period asked (default its open one);
-    the period must exist in the book and not be in the future."""
-    book = primary_book(conn, ctx.book)
-    if period is None:
-        found = setup_store.open_period(conn, book)
-        if found is None:
-            raise StateError(f"book {book} has no open period")
-        return Journal(book, found)
-    status = store.period_status(conn, book, period)
-    if status is None:
-        raise InputError(f"period {period} does not exist in book {book}")
-    if status == "future":
-        raise InputError(f"period {period} of book {book} is in the future: it has no journal")
-    return Journal(book, period)
 
 
 def list_journals(ctx: Context, period: str | None = None) -> list[dict[str, Any]]:
@@ -96,7 +74,7 @@ def _totals(conn: sa.Connection, book: str, period: str) -> list[dict[str, Any]]
 def show(ctx: Context, period: str | None = None) -> tuple[dict[str, Any], pl.DataFrame]:
     """The card of a journal and its lines (money in major units)."""
     with ctx.engine.connect() as conn:
-        journal = _journal(conn, ctx, period)
+        journal = book_period(conn, ctx, period)
         card = store.card(conn, journal.book, journal.period)
         lines = store.lines(conn, journal.book, journal.period)
     return card, _detail(lines)
@@ -128,7 +106,7 @@ def lines_of(
     """The lines of `show` (or of `export`: the same), `offset` skipped, at most `limit`,
     read while the connection is open: at least one frame, `chunk` lines each."""
     with ctx.engine.connect() as conn:
-        journal = _journal(conn, ctx, period)
+        journal = book_period(conn, ctx, period)
         card = store.card(conn, journal.book, journal.period)
 
         yield JournalLines(
@@ -148,7 +126,7 @@ def reconciliation(
     ctx: Context, period: str | None = None
 ) -> tuple[Journal, list[reconcile.Check]]:
     with ctx.engine.connect() as conn:
-        journal = _journal(conn, ctx, period)
+        journal = book_period(conn, ctx, period)
         return journal, reconcile.checks(conn, journal.book, journal.period)
 
 
@@ -172,7 +150,7 @@ def transfer(ctx: Context, period: str | None = None, *, folder: Path) -> dict[s
     CSV) is written into `folder` and both files are recorded with their SHA-256."""
     with ctx.engine.begin() as conn:
         locks.processing_or_refuse(conn, "je transfer")
-        journal = _journal(conn, ctx, period)
+        journal = book_period(conn, ctx, period)
         _require(conn, journal, "approved", "transferred")
         lines = store.lines(conn, journal.book, journal.period)
         files = _write_export(folder, journal, lines)
@@ -184,7 +162,7 @@ def summarize(ctx: Context, period: str | None = None) -> pl.DataFrame:
     """Summarize: balances by account through the period are stored (the trial balance)."""
     with ctx.engine.begin() as conn:
         locks.processing_or_refuse(conn, "je summarize")
-        journal = _journal(conn, ctx, period)
+        journal = book_period(conn, ctx, period)
         _require(conn, journal, "transferred", "summarized")
         balances = trial_balance_of(conn, journal)
         store.save_balances(conn, journal.book, journal.period, balances)
@@ -215,7 +193,7 @@ def trial_balance_of(conn: sa.Connection, journal: Journal) -> pl.DataFrame:
 def trial_balance(ctx: Context, period: str | None = None) -> pl.DataFrame:
     """The stored trial balance of a summarized journal (money in major units)."""
     with ctx.engine.connect() as conn:
-        journal = _journal(conn, ctx, period)
+        journal = book_period(conn, ctx, period)
         if store.card(conn, journal.book, journal.period)["state"] != "summarized":
             raise StateError(
                 f"journal {journal.book} {journal.period} is not summarized: no trial balance yet"
@@ -228,7 +206,7 @@ def revoke(ctx: Context, period: str | None = None) -> tuple[Journal, str]:
     """Undo the journal's last step (before the next one; never in a closed period)."""
     with ctx.engine.begin() as conn:
         locks.processing_or_refuse(conn, "je revoke")
-        journal = _journal(conn, ctx, period)
+        journal = book_period(conn, ctx, period)
         if store.period_status(conn, journal.book, journal.period) != "open":
             raise StateError(f"period {journal.period} is closed: its journal never changes")
         state = store.card(conn, journal.book, journal.period)["state"]
@@ -250,12 +228,12 @@ def revoke(ctx: Context, period: str | None = None) -> tuple[Journal, str]:
 def export(ctx: Context, period: str | None = None) -> pl.DataFrame:
     """The journal's lines as the detail file has them (money in major units)."""
     with ctx.engine.connect() as conn:
-        journal = _journal(conn, ctx, period)
+        journal = book_period(conn, ctx, period)
         return _detail(store.lines(conn, journal.book, journal.period))
 
 
 def _open_journal(conn: sa.Connection, ctx: Context, period: str | None) -> Journal:
-    journal = _journal(conn, ctx, period)
+    journal = book_period(conn, ctx, period)
     if store.period_status(conn, journal.book, journal.period) != "open":
         raise StateError(f"period {journal.period} of book {journal.book} is closed")
     return journal

@@ -1,9 +1,11 @@
 """The reconciliation of a book's journal with the subledger (SPEC §8 "Reconciliation", §6):
 what "Approve for Transfer" and the period close require, figure by figure.
 
-Until the reports land, the journal's account balances are compared with the subledger's own
-figures: the §5.1 balances summed per contract, what was billed and recognized, and the
-contract costs. Each check is one figure per currency, its two sides and whether they agree.
+The seed's four checks over the reports of the period (`services.reports.basis`, one engine run):
+Σ waterfall total_scheduled = Σ liability scheduled + Σ asset scheduled = Σ insight
+scheduled_balance, and the journal's account balances equal the reports' closing balances
+(deferred revenue, contract asset); then receivables, revenue and contract costs. Each check is
+one figure per currency, its two sides and whether they agree.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from dataclasses import dataclass
 import polars as pl
 import sqlalchemy as sa
 
-from revrec.engine.balances import balances
+from revrec.engine import reports as rules
 from revrec.money import format_minor
+from revrec.services import reports
+from revrec.services.book_period import Journal
 from revrec.store import journals as store
 from revrec.store import lines as line_store
 from revrec.store import stage as stage_store
@@ -62,31 +66,56 @@ def checks(conn: sa.Connection, book: str, period: str) -> list[Check]:
     found += [
         Check("journal debits = credits", t["currency"], t["debit"], t["credit"]) for t in movement
     ]
-    positions = balances(
-        store.contract_positions(conn, book, period).with_columns(
-            pl.col("billed").alias("allocated")
-        )
-    )
-    per_currency = positions.group_by("currency").agg(
-        pl.col("billed", "recognized", "liability", "asset").sum()
-    )
+    data = reports.basis(conn, Journal(book, period))
+    figures = _report_totals(data)
     costs = store.cost_totals(conn, book, period)
-    for row in per_currency.sort("currency").iter_rows(named=True):
+    for row in figures.sort("currency").iter_rows(named=True):
         cur = row["currency"]
         found += [
-            Check("GL deferred_revenue = contract liability", cur,
-                  _balance(gl, "deferred_revenue", cur, credit=True), row["liability"]),
-            Check("GL contract_asset = contract asset", cur,
-                  _balance(gl, "contract_asset", cur), row["asset"]),
-            Check("GL accounts_receivable = billed", cur,
-                  _balance(gl, "accounts_receivable", cur), row["billed"]),
-            Check("GL revenue = recognized", cur,
-                  _balance(gl, "revenue", cur, credit=True), row["recognized"]),
+            Check("waterfall total_scheduled = liability + asset scheduled", cur,
+                  row["total_scheduled"], row["liability_scheduled"] + row["asset_scheduled"]),
+            Check("liability + asset scheduled = insight scheduled_balance", cur,
+                  row["liability_scheduled"] + row["asset_scheduled"], row["scheduled_balance"]),
+            Check("GL deferred_revenue = liability closing_balance", cur,
+                  _balance(gl, "deferred_revenue", cur, credit=True), row["liability_closing"]),
+            Check("GL contract_asset = asset closing_balance", cur,
+                  _balance(gl, "contract_asset", cur), row["asset_closing"]),
+            Check("GL accounts_receivable = insight billed_to_date", cur,
+                  _balance(gl, "accounts_receivable", cur), row["billed_to_date"]),
+            Check("GL revenue = insight recognized_to_date", cur,
+                  _balance(gl, "revenue", cur, credit=True), row["recognized_to_date"]),
             Check("GL contract_cost_asset = capitalized - amortized", cur,
                   _balance(gl, "contract_cost_asset", cur),
                   _cost(costs, cur, "capitalize") - _cost(costs, cur, "amortize")),
         ]  # fmt: skip
     return found
+
+
+def _report_totals(data: rules.Basis) -> pl.DataFrame:
+    """Per currency, the report figures the reconciliation compares (SPEC §8): Σ waterfall
+    total_scheduled, Σ liability and asset scheduled and closing balances, and the insight's
+    scheduled_balance, billed and recognized to date."""
+    parts = [
+        rules.waterfall(data).select("currency", "total_scheduled"),
+        rules.liability(data).select(
+            "currency",
+            pl.col("scheduled").alias("liability_scheduled"),
+            pl.col("closing_balance").alias("liability_closing"),
+        ),
+        rules.asset(data).select(
+            "currency",
+            pl.col("scheduled").alias("asset_scheduled"),
+            pl.col("closing_balance").alias("asset_closing"),
+        ),
+        rules.insight(data).select(
+            "currency", "scheduled_balance", "billed_to_date", "recognized_to_date"
+        ),
+    ]
+    per_currency = [part.group_by("currency").agg(pl.all().sum()) for part in parts]
+    joined = per_currency[0]
+    for part in per_currency[1:]:
+        joined = joined.join(part, on="currency", how="full", coalesce=True)
+    return joined.fill_null(0)
 
 
 def _balance(gl: pl.DataFrame, account: str, currency: str, *, credit: bool = False) -> int:

@@ -27,10 +27,6 @@ LINE_COLUMNS = (
 SOURCE_ORDER = ("billing", "revenue", "reclass", "cost", "amortization")
 
 
-def _month_index(period: pl.Expr) -> pl.Expr:
-    return period.str.slice(0, 4).cast(pl.Int64) * 12 + period.str.slice(5, 2).cast(pl.Int64) - 1
-
-
 def book_periods(conn: sa.Connection, book: str) -> list[tuple[str, str]]:
     """(period, status) of every period of a book, in order."""
     p = t.periods
@@ -232,7 +228,7 @@ def balances(conn: sa.Connection, book: str, period: str) -> pl.DataFrame:
 def closed_costs(
     conn: sa.Connection, open_periods: dict[str, str], cost_ids: list[str]
 ) -> pl.DataFrame:
-    """What closed periods posted for these costs: book, cost_id, period (month index), kind,
+    """What closed periods posted for these costs: book, cost_id, period ('YYYY-MM'), kind,
     amount."""
     cp = t.cost_postings
     schema = {
@@ -251,8 +247,7 @@ def closed_costs(
                 & among(conn, cp.c.cost_id, cost_ids)
             )
             parts.append(read_frame(conn, query, schema))
-    frame = pl.concat(parts)
-    return frame.with_columns(_month_index(pl.col("period")).alias("period"))
+    return pl.concat(parts)
 
 
 def replace_open_costs(
@@ -272,47 +267,6 @@ def replace_open_costs(
         rows.select(
             pl.lit(book).alias("book"), "cost_id", pl.lit(period).alias("period"), "kind", "amount"
         ),
-    )
-
-
-def contract_positions(conn: sa.Connection, book: str, through: str) -> pl.DataFrame:
-    """Per contract: currency, billed (B) and recognized (R) through a period in a book, and
-    the contract costs capitalized and amortized through it: what the §5.1 balances and the
-    reconciliation of a journal are computed from."""
-    lv, c, b, p = t.line_versions, t.contracts, t.billings, t.postings
-    owner = read_frame(
-        conn,
-        sa.select(lv.c.line_id, lv.c.contract_id).distinct(),
-        {"line_id": pl.String, "contract_id": pl.String},
-    )
-    billed = read_frame(
-        conn,
-        sa.select(b.c.line_id, sa.func.sum(b.c.amount).label("billed"))
-        .where(b.c.period <= through)
-        .group_by(b.c.line_id),
-        {"line_id": pl.String, "billed": pl.Int64},
-    )
-    recognized = read_frame(
-        conn,
-        sa.select(p.c.line_id, sa.func.sum(p.c.amount).label("recognized"))
-        .where((p.c.book == book) & (p.c.period <= through))
-        .group_by(p.c.line_id),
-        {"line_id": pl.String, "recognized": pl.Int64},
-    )
-    currency = read_frame(
-        conn,
-        sa.select(c.c.contract_id, c.c.currency),
-        {"contract_id": pl.String, "currency": pl.String},
-    )
-    per_line = owner.join(billed, on="line_id", how="left").join(
-        recognized, on="line_id", how="left"
-    )
-    return (
-        per_line.group_by("contract_id")
-        .agg(pl.col("billed").sum(), pl.col("recognized").sum())
-        .join(currency, on="contract_id", how="inner")
-        .with_columns(pl.col("billed", "recognized").fill_null(0))
-        .sort("contract_id")
     )
 
 

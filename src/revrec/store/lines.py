@@ -50,7 +50,7 @@ def of_touched(
     return frame.filter(pl.col("line_id").is_in(keep.implode()))
 
 
-_VERSION_COLUMNS = (
+VERSION_COLUMNS = (
     "line_id", "version", "contract_id", "line_no", "item_code", "pob_template", "amount",
     "quantity_micro", "ssp_unit", "exclude", "residual", "start", "end", "effective_date",
     "modification_policy",
@@ -61,7 +61,7 @@ def touched_versions(conn: sa.Connection, *, whole: bool) -> pl.DataFrame:
     """Every version of every line of the touched contracts, with its contract's currency and
     whether it is billing-driven; a billing-driven line's schedule_type apart from its template."""
     lv, c, d = t.line_versions, t.contracts, t.dirty_lines
-    columns = [lv.c[name] for name in _VERSION_COLUMNS]
+    columns = [lv.c[name] for name in VERSION_COLUMNS]
     contract = (c.c.contract_id, c.c.currency, c.c.billing_driven)
     if whole:
         touched = read_frame(conn, sa.select(d.c.contract_id))
@@ -78,10 +78,10 @@ def touched_versions(conn: sa.Connection, *, whole: bool) -> pl.DataFrame:
             .where(lv.c.contract_id.in_(sa.select(d.c.contract_id))),
         )
     typed = versions.with_columns(pl.col("start", "end", "effective_date").cast(pl.Date))
-    return _schedule_type_apart(typed)
+    return schedule_type_apart(typed)
 
 
-def _schedule_type_apart(frame: pl.DataFrame) -> pl.DataFrame:
+def schedule_type_apart(frame: pl.DataFrame) -> pl.DataFrame:
     prefixed = pl.col("pob_template").str.starts_with(SCHEDULE_TYPE_PREFIX)
     return frame.with_columns(
         pl.when(prefixed).then(None).otherwise(pl.col("pob_template")).alias("pob_template"),

@@ -12,16 +12,11 @@ from revrec.store.bulk import among, insert_frame
 from revrec.store.lines import of_touched
 
 
-def _month_index(period: pl.Expr) -> pl.Expr:
-    """'YYYY-MM' as a month index (calendar.parse_period), over a column."""
-    return period.str.slice(0, 4).cast(pl.Int64) * 12 + period.str.slice(5, 2).cast(pl.Int64) - 1
-
-
 def closed_of_touched(
     conn: sa.Connection, open_periods: dict[str, str], line_ids: pl.Series, *, whole: bool
 ) -> pl.DataFrame:
     """What was posted to each book's closed periods for these lines of the touched contracts:
-    book, line_id, period (month index), amount."""
+    book, line_id, period ('YYYY-MM'), amount."""
     p = t.postings
     parts = [
         of_touched(
@@ -36,8 +31,7 @@ def closed_of_touched(
         for book, open_name in open_periods.items()
     ]
     schema = {"book": pl.String, "line_id": pl.String, "period": pl.String, "amount": pl.Int64}
-    frame = pl.concat([pl.DataFrame(schema=schema), *(f.cast(schema) for f in parts)])  # type: ignore[arg-type]
-    return frame.with_columns(_month_index(pl.col("period")).alias("period"))
+    return pl.concat([pl.DataFrame(schema=schema), *(f.cast(schema) for f in parts)])  # type: ignore[arg-type]
 
 
 def replace_open(

@@ -1,5 +1,4 @@
-"""`revrec je list|show|approve|revoke|transfer|summarize|export`: Transfer JE (SPEC §6), and
-`revrec report reconcile` (SPEC §8)."""
+"""`revrec je list|show|approve|revoke|transfer|summarize|export`: Transfer JE (SPEC §6)."""
 
 from __future__ import annotations
 
@@ -13,7 +12,6 @@ from revrec.cli.options import FormatOption, context
 from revrec.cli.render import Format, LimitOption, OffsetOption, Page
 
 je_app = typer.Typer(no_args_is_help=True, help="Journal entries and Transfer JE.")
-report_app = typer.Typer(no_args_is_help=True, help="Reports.")
 
 PeriodOption = Annotated[
     str | None, typer.Option("--period", help="YYYY-MM (default: the open period)")
@@ -141,26 +139,5 @@ def je_export(
             render.frames_to_file(found.pages, output)
 
 
-@report_app.command("reconcile")
-def report_reconcile(
-    cli: typer.Context, period: PeriodOption = None, fmt: FormatOption = Format.table
-) -> None:
-    """The reconciliation of a book's journal with the subledger, figure by figure."""
-    from revrec.services import columns, journals
-
-    journal, checks = journals.reconciliation(context(cli), period)
-    passed = all(c.passed for c in checks)
-    rows = [c.as_json() for c in checks]
-    if fmt is Format.json:
-        render.emit_json({"report": "reconcile", "book": journal.book, "period": journal.period,
-                          "pass": passed, "checks": rows})  # fmt: skip
-    else:
-        shown = [{**r, "left": str(r["left"]), "right": str(r["right"])} for r in rows]
-        render.rows(shown, columns.CHECK_COLUMNS, fmt, title=f"{journal.book} {journal.period}")
-    if not passed:
-        raise typer.Exit(1)
-
-
 def register(app: typer.Typer) -> None:
     app.add_typer(je_app, name="je")
-    app.add_typer(report_app, name="report")

@@ -6,21 +6,16 @@ Load -> engine.run -> save, in the caller's transaction. No calculation here.
 
 from __future__ import annotations
 
-from typing import Any
-
 import polars as pl
 import sqlalchemy as sa
 
-from revrec.calendar import parse_period
 from revrec.engine import run as engine
-from revrec.engine.costs import COST_SCHEMA
-from revrec.services.imports import templates_frame
+from revrec.services.processing.inputs import engine_inputs
 from revrec.services.processing.outcome import JobResult
 from revrec.store import journals as journal_store
 from revrec.store import lines as line_store
 from revrec.store import postings as posting_store
 from revrec.store import rules
-from revrec.vocab import POLICIES
 
 
 def revenue_process(conn: sa.Connection) -> JobResult:
@@ -76,49 +71,19 @@ def _inputs(
     conn: sa.Connection, versions: pl.DataFrame, books: list[dict[str, object]], *, whole: bool
 ) -> engine.Inputs:
     ids = versions["line_id"].unique()
-    billings = line_store.touched_billings(conn, ids, whole=whole)
-    events = line_store.touched_events(conn, ids, whole=whole)
     open_periods = {str(bk["book"]): str(bk["open_period"]) for bk in books}
     costs = line_store.touched_costs(conn, versions["contract_id"].unique().to_list())
-    return engine.Inputs(
-        lines=versions.select(
-            pl.col(name).cast(dtype) for name, dtype in engine.LINE_SCHEMA.items()
-        ),
-        billings=billings.with_columns(_month_index("period")).cast(_BILLING_TYPES),
-        events=events.cast(engine.EVENT_SCHEMA),  # type: ignore[arg-type]
+    return engine_inputs(
+        conn,
+        books,
+        versions=versions,
+        billings=line_store.touched_billings(conn, ids, whole=whole),
+        events=line_store.touched_events(conn, ids, whole=whole),
         stored_allocations=line_store.stored_allocations(conn, ids.to_list()),
         posted=posting_store.closed_of_touched(conn, open_periods, ids, whole=whole),
-        books=pl.DataFrame(
-            [(name, parse_period(period)) for name, period in open_periods.items()],
-            schema=engine.BOOK_SCHEMA,
-            orient="row",
-        ),
-        overrides=pl.DataFrame(
-            [
-                (bk["book"], template, method)
-                for bk in books
-                for template, method in dict(bk["methods"]).items()  # type: ignore[call-overload]
-            ],
-            schema=engine.OVERRIDE_SCHEMA,
-            orient="row",
-        ),
-        templates=templates_frame(conn),
-        policies=rules.contract_policies(conn),
-        default_policy=rules.setting(conn, "modification_policy") or POLICIES[0],
-        costs=costs.with_columns(_month_index("period")).cast(COST_SCHEMA),  # type: ignore[arg-type]
+        costs=costs,
         posted_costs=journal_store.closed_costs(conn, open_periods, costs["cost_id"].to_list()),
-        accounts=rules.accounts(conn),
     )
-
-
-_BILLING_TYPES: Any = {**engine.BILLING_SCHEMA, **engine.BILLING_DOC_SCHEMA}
-
-
-def _month_index(name: str) -> pl.Expr:
-    """A 'YYYY-MM' column as a month index (calendar.parse_period)."""
-    period = pl.col(name)
-    month = period.str.slice(0, 4).cast(pl.Int64) * 12 + period.str.slice(5, 2).cast(pl.Int64) - 1
-    return month.alias(name)
 
 
 def _save(

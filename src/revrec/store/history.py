@@ -1,0 +1,117 @@
+"""The subledger as it stood at the end of a period: every input the engine reads, of every
+contract, as processed through that period (each row records the period it was processed in:
+late rows carry the period that was open). A closed period's reports are recomputed from
+these, so later inputs cannot change them (decision 59).
+
+Frames out, no calculation.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import sqlalchemy as sa
+
+from revrec.store import schema as t
+from revrec.store.bulk import read_frame
+from revrec.store.lines import VERSION_COLUMNS, schedule_type_apart
+
+
+def versions_through(conn: sa.Connection, through: str) -> pl.DataFrame:
+    """Every version of every line processed through the period, with its contract's currency
+    and whether it is billing-driven (the columns of `lines.touched_versions`)."""
+    lv, c = t.line_versions, t.contracts
+    columns = [lv.c[name] for name in VERSION_COLUMNS]
+    versions = read_frame(conn, sa.select(*columns).where(lv.c.period <= through)).join(
+        read_frame(conn, sa.select(c.c.contract_id, c.c.currency, c.c.billing_driven)),
+        on="contract_id",
+        how="inner",
+    )
+    typed = versions.with_columns(pl.col("start", "end", "effective_date").cast(pl.Date))
+    return schedule_type_apart(typed)
+
+
+def line_facts(conn: sa.Connection, through: str) -> pl.DataFrame:
+    """What reports filter and group lines by, from each line's newest version through the
+    period: line_id, contract_id, currency, customer_id, item_code, pob_template (null for a
+    billing-driven line, `schedule_type` then) and attributes (JSON text)."""
+    lv, c = t.line_versions, t.contracts
+    newest = (
+        sa.select(lv.c.line_id, sa.func.max(lv.c.version).label("version"))
+        .where(lv.c.period <= through)
+        .group_by(lv.c.line_id)
+        .subquery()
+    )
+    query = (
+        sa.select(
+            lv.c.line_id,
+            lv.c.contract_id,
+            c.c.currency,
+            c.c.customer_id,
+            lv.c.item_code,
+            lv.c.pob_template,
+            lv.c.attributes,
+        )
+        .join(newest, (newest.c.line_id == lv.c.line_id) & (newest.c.version == lv.c.version))
+        .join(c, c.c.contract_id == lv.c.contract_id)
+    )
+    facts = read_frame(conn, query)
+    return schedule_type_apart(facts)
+
+
+def allocations(conn: sa.Connection) -> pl.DataFrame:
+    """line_id, version, allocated of every stored allocation (each version keeps the one it
+    had when it was the line's newest: the prospective chain reads them)."""
+    a = t.allocations
+    schema = {"line_id": pl.String, "version": pl.Int64, "allocated": pl.Int64}
+    return read_frame(conn, sa.select(a.c.line_id, a.c.version, a.c.allocated), schema)
+
+
+def billings_through(conn: sa.Connection, through: str) -> pl.DataFrame:
+    """line_id, doc_line_id, doc_type, doc_date, period, amount of the billings processed
+    through the period."""
+    b = t.billings
+    query = sa.select(
+        b.c.line_id, b.c.doc_line_id, b.c.doc_type, b.c.doc_date, b.c.period, b.c.amount
+    ).where(b.c.period <= through)
+    return read_frame(conn, query).with_columns(pl.col("doc_date").cast(pl.Date))
+
+
+def events_through(conn: sa.Connection, through: str) -> pl.DataFrame:
+    """line_id, event_date, seq, action, kind, value_micro of the events processed through it."""
+    e = t.events
+    query = sa.select(
+        e.c.line_id, e.c.event_date, e.c.seq, e.c.action, e.c.kind, e.c.value_micro
+    ).where(e.c.period <= through)
+    return read_frame(conn, query).with_columns(pl.col("event_date").cast(pl.Date))
+
+
+def costs_through(conn: sa.Connection, through: str) -> pl.DataFrame:
+    """The contract costs processed through the period (the columns of `lines.touched_costs`)."""
+    k = t.costs
+    query = sa.select(
+        k.c.cost_id, k.c.line_id, k.c.contract_id, k.c.currency, k.c.amount, k.c.period,
+        k.c.cost_date, k.c.amortization, k.c.amortization_months, k.c.expense_immediately,
+    ).where(k.c.period <= through)  # fmt: skip
+    return read_frame(conn, query).with_columns(pl.col("cost_date").cast(pl.Date))
+
+
+def postings_through(conn: sa.Connection, book: str, through: str) -> pl.DataFrame:
+    """book, line_id, period ('YYYY-MM'), amount: a book's revenue postings through a period."""
+    p = t.postings
+    query = sa.select(p.c.book, p.c.line_id, p.c.period, p.c.amount).where(
+        (p.c.book == book) & (p.c.period <= through)
+    )
+    schema = {"book": pl.String, "line_id": pl.String, "period": pl.String, "amount": pl.Int64}
+    return read_frame(conn, query, schema)
+
+
+def cost_postings_before(conn: sa.Connection, book: str, before: str) -> pl.DataFrame:
+    """book, cost_id, period ('YYYY-MM'), kind, amount: what a book's periods before this one
+    posted for contract costs."""
+    cp = t.cost_postings
+    query = sa.select(cp.c.book, cp.c.cost_id, cp.c.period, cp.c.kind, cp.c.amount).where(
+        (cp.c.book == book) & (cp.c.period < before)
+    )
+    schema = {"book": pl.String, "cost_id": pl.String, "period": pl.String, "kind": pl.String,
+              "amount": pl.Int64}  # fmt: skip
+    return read_frame(conn, query, schema)
