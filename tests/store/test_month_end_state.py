@@ -193,6 +193,7 @@ class MonthEnd(RuleBasedStateMachine):
         self.amounts: dict[str, int] = {}  # INV and CM doc_line_id -> its amount
         self.seen_files: set[bytes] = set()
         self.frozen: dict[str, dict[str, list[tuple[object, ...]]]] = {}
+        self.reports: dict[str, dict[tuple[str, str], str]] = {}  # a closed period's, as JSON
         self.ok("init", "--first-period", "2024-01")
         (self.folder / "setup.yaml").write_text(SETUP)
         self.ok("setup", "load", self.folder / "setup.yaml")
@@ -576,6 +577,17 @@ class MonthEnd(RuleBasedStateMachine):
         closed = self.ok("period", "close", "--yes", "--acknowledge-errors")
         assert f"period {period} closed" in closed.stdout, closed.output
         self.model.open_next()
+        for earlier, shown in self.reports.items():  # after every later input: to the byte
+            assert self._reports_of(earlier) == shown, earlier
+        self.reports[period] = self._reports_of(period)
+
+    def _reports_of(self, period: str) -> dict[tuple[str, str], str]:
+        args = ("--period", period, "--format", "json")
+        return {
+            (book, name): self.ok("--book", book, "report", name, *args).stdout
+            for book in BOOKS
+            for name in ("waterfall", "liability", "asset", "insight")
+        }
 
     def _check_summarized(self, period: str) -> None:
         """The trial balance holds each account's movement in the period and its balance
