@@ -619,21 +619,7 @@ class Defect:
     seed: int  # a reproduction
 
 
-KNOWN_DEFECTS = (
-    # A CSV with CR line ends (no LF) is read as one heading row of every cell: rejected with
-    # "heading given twice: <data values>", naming no line.
-    Defect(
-        "cr-line-ends",
-        re.compile("the rejection names headings the file does not have"),
-        ("cr_only",),
-        55,
-    ),
-    # A row repeated identically in a file is processed ("duplicate ...: skipped") at import,
-    # even when the row it repeats ends error (in processing) or future.
-    Defect(
-        "repeat-marked-processed", re.compile("processed as a duplicate of an identical"), (), 728
-    ),
-)
+KNOWN_DEFECTS: tuple[Defect, ...] = ()
 
 
 def known_defect(result: Result) -> str | None:

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from revrec.errors import InputError
-from revrec.imports.files import file_sha256, read_upload
+from revrec.imports.files import file_sha256, read_upload, read_upload_rows
 
 # Neither xlsxwriter nor openpyxl is a dependency (polars' write_excel needs xlsxwriter), so the
 # test writes the few XML parts of an XLSX itself. A cell is a str, int, float, bool, None,
@@ -151,6 +151,63 @@ def test_line_numbers_count_blank_lines_and_quoted_line_breaks(tmp_path):
         # line 4 is blank and line 6 has only empty cells: left out, and counted.
         {"id": "B", "note": None, "line": 5},
         {"id": "C", "note": "x", "line": 7},
+    ]
+
+
+def test_cr_only_crlf_and_lf_line_ends_read_the_same_rows_and_lines(tmp_path):
+    """An old Mac CSV ends its lines with CR alone: read as line ends (universal newlines), not
+    as one heading row of every cell, with the lines numbered as in its LF twin."""
+    lf = b'id,note,amount\nA,plain,1.00\n\nB,"x, y",2.00\n,,\nC,,3.00\n'
+    read = {}
+    for name, end in (("lf", b"\n"), ("crlf", b"\r\n"), ("cr", b"\r")):
+        path = tmp_path / f"{name}.csv"
+        path.write_bytes(lf.replace(b"\n", end))
+        read[name] = _rows(read_upload(path))
+    assert (
+        read["cr"]
+        == read["crlf"]
+        == read["lf"]
+        == [
+            {"id": "A", "note": "plain", "amount": "1.00", "line": 2},
+            {"id": "B", "note": "x, y", "amount": "2.00", "line": 4},
+            {"id": "C", "note": None, "amount": "3.00", "line": 6},
+        ]
+    )
+
+
+def test_a_cr_only_csv_keeps_quoted_line_breaks_and_names_the_line_of_a_bad_row(tmp_path):
+    """A line break inside a quoted cell of a CR-only file is a line break of the cell (read
+    as LF, as in the file's LF twin) and counts as a line; a row the slow reader refuses is
+    the row error of its own line."""
+    lf = b'id,note\nA,"two\nlines"\nB,1,extra\nC,x\n'
+    cr = tmp_path / "cr.csv"
+    cr.write_bytes(lf.replace(b"\n", b"\r"))
+    twin = tmp_path / "lf.csv"
+    twin.write_bytes(lf)
+    upload, lf_upload = read_upload_rows(cr), read_upload_rows(twin)
+    assert (
+        _rows(upload.rows)
+        == _rows(lf_upload.rows)
+        == [
+            {"id": "A", "note": "two\nlines", "line": 2},
+            {"id": "C", "note": "x", "line": 5},
+        ]
+    )
+    assert upload.errors.to_dicts() == lf_upload.errors.to_dicts() == [
+        {"line": 4, "column": "", "value": "B,1,extra",
+         "message": "expected 2 columns, found 3 (a ',' inside a value needs quotes around the "
+                    "value)"},
+    ]  # fmt: skip
+
+
+def test_a_cr_alone_inside_a_cell_of_an_lf_csv_is_not_a_line_end(tmp_path):
+    """Only the heading line's end says the file is CR-only: a CR inside a cell of an LF (or
+    CRLF) file stays a character of the cell."""
+    path = tmp_path / "x.csv"
+    path.write_bytes(b'id,note\nA,"one\rtwo"\nB,2\n')
+    assert _rows(read_upload(path)) == [
+        {"id": "A", "note": "one\rtwo", "line": 2},
+        {"id": "B", "note": "2", "line": 3},
     ]
 
 

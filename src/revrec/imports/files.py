@@ -109,7 +109,8 @@ def read_upload(path: Path, sheet: str | None = None) -> pl.DataFrame:
     """Every column as String (null for an empty cell), in file order, plus Int64 `line`: the
     file line of the row (the heading is line 1). Rows whose cells are all empty are left out.
 
-    CSV: UTF-8 with or without a BOM; comma or semicolon, whichever the heading line uses more.
+    CSV: UTF-8 with or without a BOM; comma or semicolon, whichever the heading line uses more;
+    LF, CRLF or (old Mac) CR line ends, whichever ends the heading line.
     XLSX: the first sheet unless `sheet` is named. Anything unreadable, a row included, is an
     InputError (`read_upload_rows` keeps the readable rows and names the others).
     """
@@ -166,7 +167,7 @@ def read_upload_rows(
 
 def _read_csv(path: Path, mapping: Mapping | None) -> Read:
     data = path.read_bytes()
-    data = data.removeprefix(BOM)
+    data = _lf_line_ends(data.removeprefix(BOM))
     if not data.strip():
         raise InputError(f"{path.name}: the file is empty: expected a heading line")
     _check_text(path.name, data)
@@ -201,6 +202,22 @@ def _read_csv(path: Path, mapping: Mapping | None) -> Read:
         c for c in cells.columns if cells.get_column(c).str.contains("\n", literal=True).any()
     ]
     return Read(_with_lines(cells, spanning))
+
+
+def _lf_line_ends(data: bytes) -> bytes:
+    """A CSV whose heading line ends with a CR alone (old Mac) with each of its line ends (CR, or
+    CR LF) as one LF, as universal newlines read it; any other CSV as it is.
+
+    Readers below split lines at LF only: a CR-only file would be one heading row of every cell.
+    The heading line decides, as it decides the separator, so a CR alone inside a cell of an LF
+    or CRLF file stays what it was (a character of a quoted cell, or a row error unquoted). A
+    line break inside a quoted cell of a CR-only file becomes LF too, as in the file's LF twin.
+    """
+    first_lf = data.find(b"\n")
+    first_cr = data.find(b"\r", 0, first_lf if first_lf >= 0 else len(data))
+    if first_cr < 0 or data.startswith(b"\r\n", first_cr):
+        return data
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
 
 def _with_lines(cells: pl.DataFrame, spanning: Sequence[str]) -> pl.DataFrame:

@@ -172,7 +172,6 @@ def _stage_file(
     summary.future = counts.get("future", 0)
     summary.pending = counts.get("pending", 0)
     summary.error = counts.get("error", 0)
-    summary.duplicate = int(stage["_duplicate"].sum())
     summary.errors = _error_rows(stage)
     return summary
 
@@ -211,7 +210,12 @@ def _stage_frame(
     upload_names: dict[str, str],
     file_id: int,
 ) -> pl.DataFrame:
-    """One stage row per file row: key, accounting date, period, status, messages."""
+    """One stage row per file row: key, accounting date, period, status, messages.
+
+    An identical repeat of an earlier row of the file is staged as that row is (pending, or
+    future), with a note naming the row: the job that processes them gives it that row's
+    outcome (`processing.staged.settle_repeats`), never `processed` before the row is.
+    """
     key = KEY_OF_TYPE[upload_type]
     accounting, _ = dates(pl.col(DATE_OF_TYPE[upload_type]))
     if upload_type == "sales_order" and "modification_date" in raw.columns:
@@ -225,45 +229,54 @@ def _stage_frame(
         frame = frame.join(
             good.select("line", pl.col("event_id").alias("_eid")), on="line", how="left"
         ).with_columns(pl.coalesce("_eid", "key").alias("key"))
-    messages = _messages(errors, upload_names)
-    # In-file repeats are few: a lookup of their lines, not a join of every good row.
-    repeats = (
-        good.filter(pl.col("duplicate"))["line"]
-        if "duplicate" in good.columns
-        else pl.Series("line", [], dtype=pl.Int64)
-    )
-    frame = frame.join(messages, on="line", how="left")
-    period_index = open_period(conn)
-    frame = frame.with_columns(
-        pl.col("accounting_date").dt.strftime("%Y-%m").alias("period"),
-        pl.col("line").is_in(repeats.implode()).alias("_duplicate"),
+    frame = frame.join(_messages(errors, upload_names), on="line", how="left")
+    frame = _with_repeats(frame, good).with_columns(
+        pl.col("accounting_date").dt.strftime("%Y-%m").alias("period")
     )
     return frame.with_columns(
-        _status(period_index).alias("status"),
+        _status(open_period(conn)).alias("status"),
         pl.lit(file_id).alias("file_id"),
         pl.lit(TAB_OF_TYPE[upload_type]).alias("tab"),
         pl.when(pl.col("_messages").is_not_null())
         .then(pl.col("_messages"))
-        .when(pl.col("_duplicate"))
-        .then(pl.lit(DUPLICATE_NOTE))
+        .when(pl.col("_repeats").is_not_null())
+        .then(_repeat_note(pl.col("_repeats")))
         .otherwise(pl.lit("[]"))
         .alias("messages"),
-    ).select(
-        "file_id",
-        "tab",
-        "line",
-        "status",
-        "key",
-        "accounting_date",
-        "period",
-        "messages",
-        "_duplicate",
+    ).select("file_id", "tab", "line", "status", "key", "accounting_date", "period", "messages")
+
+
+def _repeat_note(line: pl.Expr) -> pl.Expr:
+    """The messages (JSON) of an in-file repeat while it waits: the line of the row it repeats."""
+    text = "repeats line {}, an identical row of this file: it takes that row's outcome"
+    note = [{"column": "", "value": "", "message": text}]
+    before, after = json.dumps(note, separators=(",", ":")).split("{}")
+    return pl.concat_str(pl.lit(before), line.cast(pl.String), pl.lit(after))
+
+
+def _with_repeats(frame: pl.DataFrame, good: pl.DataFrame) -> pl.DataFrame:
+    """`_repeats`: for an identical repeat of an earlier row (the validators' `duplicate`), the
+    line of the first row of its key, which it repeats; else null."""
+    # In-file repeats are few: a lookup of their lines and keys, not a join of every good row.
+    lines = (
+        good.filter(pl.col("duplicate"))["line"]
+        if "duplicate" in good.columns
+        else pl.Series("line", [], dtype=pl.Int64)
     )
-
-
-DUPLICATE_NOTE = (
-    '[{"column":"","value":"","message":"duplicate of an identical row in this file: skipped"}]'
-)
+    if lines.is_empty():
+        return frame.with_columns(pl.lit(None, dtype=pl.Int64).alias("_repeats"))
+    repeated = pl.col("line").is_in(lines.implode())
+    keys = frame.filter(repeated)["key"].unique()
+    firsts = (
+        frame.filter(pl.col("key").is_in(keys.implode()))
+        .group_by("key")
+        .agg(pl.col("line").min().alias("_first"))
+    )
+    return (
+        frame.join(firsts, on="key", how="left", maintain_order="left")
+        .with_columns(pl.when(repeated).then(pl.col("_first")).alias("_repeats"))
+        .drop("_first")
+    )
 
 
 def _messages(errors: pl.DataFrame, upload_names: dict[str, str]) -> pl.DataFrame:
@@ -280,12 +293,11 @@ def _messages(errors: pl.DataFrame, upload_names: dict[str, str]) -> pl.DataFram
 
 
 def _status(open_name: str) -> pl.Expr:
-    """A staged row's status: error, processed (an in-file repeat), future or pending."""
+    """A staged row's status: error, future or pending (an in-file repeat as the row it
+    repeats: the job that processes them settles it)."""
     return (
         pl.when(pl.col("_messages").is_not_null())
         .then(pl.lit("error"))
-        .when(pl.col("_duplicate"))
-        .then(pl.lit("processed"))
         .when(pl.col("period") > open_name)
         .then(pl.lit("future"))
         .otherwise(pl.lit("pending"))

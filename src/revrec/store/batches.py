@@ -21,12 +21,12 @@ ERROR_BATCH = 50_000
 
 def pending(conn: sa.Connection, tabs: Iterable[str]) -> pl.DataFrame:
     """The pending rows of these tabs in processing order (accounting date, file, line), with
-    their file's mapping and event name: row_id, tab, line, file_id, accounting_date, mapping,
-    event_name."""
+    their file's mapping and event name: row_id, tab, line, file_id, accounting_date, key,
+    mapping, event_name."""
     s, f = t.stage_rows, t.files
     rows = read_frame(
         conn,
-        sa.select(s.c.row_id, s.c.tab, s.c.line, s.c.file_id, s.c.accounting_date).where(
+        sa.select(s.c.row_id, s.c.tab, s.c.line, s.c.file_id, s.c.accounting_date, s.c.key).where(
             s.c.tab.in_(list(tabs)) & (s.c.status == "pending")
         ),
     )
@@ -60,9 +60,9 @@ def mark(conn: sa.Connection, status: str, messages: str, ids: pl.Series) -> Non
 
 
 def mark_duplicates(conn: sa.Connection, message: str, ids: pl.Series) -> None:
-    """These rows are processed as duplicates: each gets one message naming its key column
-    (by its tab) and its key, built in SQL so that a million duplicates stay one UPDATE per run
-    of ids."""
+    """These rows are processed as duplicates (of a processed row, or of an identical row of
+    their file that was processed): each gets one message naming its key column (by its tab)
+    and its key, built in SQL so that a million duplicates stay one UPDATE per run of ids."""
     s = t.stage_rows
     column = sa.case(
         *((s.c.tab == tab, sa.literal(KEY_OF_TYPE[kind])) for kind, tab in TAB_OF_TYPE.items()),

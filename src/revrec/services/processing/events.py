@@ -8,7 +8,13 @@ import sqlalchemy as sa
 from revrec.engine.verdicts import verdicts
 from revrec.imports import events as event_import
 from revrec.services.processing.outcome import JobResult, Outcome
-from revrec.services.processing.staged import accounting_period, held_by_journal, write_outcome
+from revrec.services.processing.staged import (
+    accounting_period,
+    held_by_journal,
+    settle_repeats,
+    split_repeats,
+    write_outcome,
+)
 from revrec.services.processing.verdicts import report, why
 from revrec.services.setup import open_period
 from revrec.store import batches, rules
@@ -31,6 +37,7 @@ def event_import_job(conn: sa.Connection) -> JobResult:
     held = held_by_journal(conn, rows, "event_import")
     if held is not None:
         return held
+    rows, repeats = split_repeats(rows)
     outcome = Outcome()
     open_name = open_period(conn)
     for event_name in rows["event_name"].fill_null("").unique(maintain_order=True).to_list():
@@ -39,6 +46,7 @@ def event_import_job(conn: sa.Connection) -> JobResult:
         outcome.fail_all(errors)
         if good.height:
             _apply(conn, accounting_period(good, "event_date", open_name), event_name, outcome)
+    settle_repeats(outcome, repeats)
     write_outcome(conn, outcome)
     return outcome.result("event_import")
 

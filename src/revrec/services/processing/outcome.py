@@ -39,13 +39,15 @@ class Outcome:
 
     Rows judged one by one are in `rows` (row_id -> (status, messages)); rows judged as a whole
     column are in `done` (processed), `skipped` (duplicates) and `failed` (errors: line, column,
-    value, message). A row is judged once.
+    value, message); `repeated` holds the repeats of an identical row of their file that was
+    processed (duplicates, not judged themselves). A row is judged once.
     """
 
     rows: dict[int, tuple[str, list[dict[str, str]]]] = field(default_factory=dict)
     done: list[pl.Series] = field(default_factory=list)
     skipped: list[pl.Series] = field(default_factory=list)
     failed: list[pl.DataFrame] = field(default_factory=list)
+    repeated: list[pl.Series] = field(default_factory=list)
     duplicates: int = 0
 
     def ok(self, row_id: int) -> None:
@@ -69,6 +71,11 @@ class Outcome:
         self.duplicates += row_ids.len()
         self.skipped.append(row_ids)
 
+    def repeat_all(self, row_ids: pl.Series) -> None:
+        """Rows that repeat an identical row of their file, which was processed."""
+        self.duplicates += row_ids.len()
+        self.repeated.append(row_ids)
+
     def fail_all(self, errors: pl.DataFrame) -> None:
         """Errors (line = row id, column, value, message), several per row in their order."""
         if errors.height:
@@ -77,7 +84,7 @@ class Outcome:
     def counts(self) -> tuple[int, int]:
         """(processed, error) rows."""
         processed = sum(1 for st, _ in self.rows.values() if st == "processed")
-        processed += sum(s.len() for s in self.done) + sum(s.len() for s in self.skipped)
+        processed += sum(s.len() for s in (*self.done, *self.skipped, *self.repeated))
         error = sum(1 for st, _ in self.rows.values() if st == "error")
         error += sum(f["line"].n_unique() for f in self.failed)
         return processed, error

@@ -12,6 +12,15 @@ from revrec.imports.checks import stable_hash
 from revrec.services.processing.outcome import DUPLICATE, JobResult, Outcome, message
 from revrec.store import batches, rules
 from revrec.store import journals as journal_store
+from revrec.vocab import KEY_OF_TYPE, TAB_OF_TYPE
+
+IN_FILE_DUPLICATE = "duplicate of an identical row in this file: skipped"
+REPEATED_ERROR = "repeats line {}, which has an error"
+KEY_OF_TAB = {tab: KEY_OF_TYPE[kind] for kind, tab in TAB_OF_TYPE.items()}
+REPEATS = {
+    "row_id": pl.Int64, "tab": pl.String, "key": pl.String, "original": pl.Int64,
+    "original_line": pl.Int64,
+}  # fmt: skip
 
 # What a row means, by upload type: its parsed values (amounts in minor units, dates, flags),
 # not the text it was written with, so "100.0" and "100.00", a date with or without a time
@@ -59,6 +68,76 @@ def given(name: str) -> pl.Expr:
     return pl.col(name).fill_null("") != ""
 
 
+def split_repeats(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(rows to judge, repeats) of a batch of `batches.pending` rows.
+
+    A repeat is a row whose file has a row of the same tab and key on an earlier line of the
+    batch. The import staged it as an identical repeat of that row (a later row of a key with
+    other content is an error row), so it is not judged again: it takes that row's outcome
+    (`settle_repeats`), whatever the row's outcome is. repeats: row_id, tab, key, original (the
+    earlier row's row_id), original_line.
+    """
+    group = ["file_id", "tab", "key"]
+    if rows["key"].n_unique() == rows.height:  # most batches: no key twice, so no repeat
+        return rows, pl.DataFrame(schema=REPEATS)
+    first = pl.when(pl.col("key") != "").then(pl.col("line").min().over(group))
+    marked = rows.with_columns(first.alias("_first"))
+    repeat = (pl.col("line") != pl.col("_first")).fill_null(value=False)
+    repeats = marked.filter(repeat)
+    originals = marked.filter(pl.col("line") == pl.col("_first")).select(
+        *group, pl.col("row_id").alias("original"), pl.col("line").alias("original_line")
+    )
+    found = repeats.join(originals, on=group, how="inner").select(
+        "row_id", "tab", "key", "original", "original_line"
+    )
+    return marked.filter(~repeat).drop("_first"), found
+
+
+def settle_repeats(outcome: Outcome, repeats: pl.DataFrame) -> None:
+    """Each repeat (`split_repeats`) takes the outcome of the row it repeats: processed (accepted,
+    or a duplicate itself) makes it a duplicate of an identical row in this file; error makes
+    it an error row naming that row's line; a row without an outcome leaves it pending.
+
+    The repeat says only what is true of it: never processed for a row that was not processed.
+    """
+    if repeats.height == 0:
+        return
+    judged = repeats.with_columns(_status_of(outcome, repeats["original"]).alias("_status"))
+    outcome.repeat_all(judged.filter(pl.col("_status") == "processed")["row_id"])
+    failed = judged.filter(pl.col("_status") == "error")
+    outcome.fail_all(
+        failed.select(
+            pl.col("row_id").alias("line"),
+            pl.col("tab").replace_strict(KEY_OF_TAB, default="").alias("column"),
+            pl.col("key").alias("value"),
+            pl.format(REPEATED_ERROR, "original_line").alias("message"),
+        )
+    )
+
+
+def _status_of(outcome: Outcome, row_ids: pl.Series) -> pl.Series:
+    """The status that `write_outcome` will give each of these rows: error (it wins, as it is
+    written last), processed, or null (no outcome: the row stays pending)."""
+
+    def among(series: list[pl.Series]) -> pl.Series:
+        return pl.concat([pl.Series([], dtype=pl.Int64), *(s.cast(pl.Int64) for s in series)])
+
+    failed = among([f["line"] for f in outcome.failed])
+    processed = among([*outcome.done, *outcome.skipped, *outcome.repeated])
+    one_by_one = [outcome.rows.get(rid, (None, []))[0] for rid in row_ids.to_list()]
+    frame = pl.DataFrame(
+        {"id": row_ids.cast(pl.Int64), "single": pl.Series(one_by_one, dtype=pl.String)}
+    )
+    return frame.select(
+        pl.when(pl.col("id").is_in(failed.implode()))
+        .then(pl.lit("error"))
+        .when(pl.col("single").is_not_null())
+        .then(pl.col("single"))
+        .when(pl.col("id").is_in(processed.implode()))
+        .then(pl.lit("processed"))
+    ).to_series()
+
+
 def write_outcome(conn: sa.Connection, outcome: Outcome) -> None:
     """Processed rows and duplicates in one UPDATE per run of ids; only error rows, each with
     its own messages, one by one."""
@@ -70,6 +149,7 @@ def write_outcome(conn: sa.Connection, outcome: Outcome) -> None:
 
     batches.mark(conn, "processed", "[]", ids(plain, outcome.done))
     batches.mark_duplicates(conn, DUPLICATE, ids(skipped, outcome.skipped))
+    batches.mark_duplicates(conn, IN_FILE_DUPLICATE, ids([], outcome.repeated))
     failed: dict[int, list[dict[str, str]]] = {
         rid: msgs for rid, (st, msgs) in outcome.rows.items() if st == "error"
     }
