@@ -199,3 +199,23 @@ def test_a_future_row_sent_again_in_a_corrected_file_is_processed_once(cli, tmp_
     assert query(
         cli.url, "select doc_line_id, period, amount from billings order by doc_line_id"
     ) == [("I1-1", "2024-03", 10_000), ("I2-1", "2024-04", 30_000)]
+
+
+def test_a_line_changed_in_a_later_file_of_the_same_batch_is_its_next_version(cli, tmp_path):
+    """Two files wait for one processing run (transaction_import inactive): the second file's
+    row of L1 with another amount is L1's version 2, not an error; its repeat in the first file
+    would be."""
+    _init(cli, tmp_path)
+    cli("jobs", "disable", "transaction_import")
+    first = write_csv(tmp_path / "so1.csv", SO_HEADS, [so("L1", "1200.00")])
+    second = write_csv(tmp_path / "so2.csv", SO_HEADS, [so("L1", "2400.00")])
+    _import(cli, first, "transactions", "--type", "sales_order")
+    _import(cli, second, "transactions", "--type", "sales_order")
+    cli("jobs", "enable", "transaction_import")
+    cli("process")
+    assert _rows(cli, "so1.csv") == {2: ("processed", [])}
+    assert _rows(cli, "so2.csv") == {2: ("processed", [])}
+    assert query(cli.url, "select version, amount from line_versions order by version") == [
+        (1, 120_000),
+        (2, 240_000),
+    ]

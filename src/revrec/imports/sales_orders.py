@@ -51,8 +51,15 @@ def unknown_currency() -> pl.Expr:
 
 
 @bounded_cells
-def to_lines(raw: pl.DataFrame, templates: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def to_lines(
+    raw: pl.DataFrame, templates: pl.DataFrame, *, one_file: bool = True
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(good lines, row errors). raw: string columns named by attribute, `line` optional.
+
+    `one_file`: the rows are one file's, so a so_line_id given twice with other content and a
+    contract with two customers or currencies are errors. Processing reads rows of several
+    files at once (False): a later file's row of a line is its next version, judged with the
+    store's contracts by `engine.verdicts.versions`.
 
     Good lines: contract_id, line_id, line_no, customer_id, currency, amount, quantity_micro,
     ssp_unit, exclude, residual, pob_template, method, convention, at, start, end (exclusive),
@@ -83,12 +90,21 @@ def to_lines(raw: pl.DataFrame, templates: pl.DataFrame) -> tuple[pl.DataFrame, 
         text("ssp_method").str.to_lowercase().alias("_ssp_method"),
         text("modification_policy").str.to_lowercase().alias("_policy"),
     )
-    frame = duplicates(frame, "so_line_id", content)
-    frame = first_of_group(
-        frame,
-        "contract_id",
-        {"_customer_first": pl.col("customer_id"), "_currency_first": pl.col("_currency")},
-    )
+    if one_file:
+        frame = duplicates(frame, "so_line_id", content)
+        frame = first_of_group(
+            frame,
+            "contract_id",
+            {"_customer_first": pl.col("customer_id"), "_currency_first": pl.col("_currency")},
+        )
+    else:
+        frame = frame.with_columns(
+            pl.lit(value=False).alias("duplicate"),
+            pl.col("customer_id").alias("_customer_first"),
+            pl.col("_currency").alias("_currency_first"),
+            pl.col("line").alias("_customer_first_line"),
+            pl.col("line").alias("_currency_first_line"),
+        )
     checks: dict[str, pl.Expr] = {
         **{
             f"{name}:required": required(name)

@@ -24,7 +24,7 @@ def apply(
 ) -> None:
     if rows.height == 0:
         return
-    good, errors = sales_orders.to_lines(batches.values(conn, rows), templates)
+    good, errors = sales_orders.to_lines(batches.values(conn, rows), templates, one_file=False)
     outcome.fail_all(errors)
     if good.height == 0:
         return
