@@ -291,3 +291,19 @@ def rollforward(
 def totals(report: pl.DataFrame, money: list[str]) -> pl.DataFrame:
     """A report's money columns summed per currency (never across currencies)."""
     return report.group_by("currency").agg(pl.col(money).sum()).sort("currency")
+
+
+def rollforward_totals(report: pl.DataFrame) -> pl.DataFrame:
+    """A roll-forward's span per currency: the first period's openings, the movements summed,
+    the last period's closings (so the totals roll forward as each row does)."""
+    ordered = report.sort("period")
+    return (
+        ordered.group_by("currency")
+        .agg(
+            pl.col("deferred_opening", "asset_opening").first(),
+            pl.col("billed", "revenue", "reclass", "asset_movement").sum(),
+            pl.col("deferred_closing", "asset_closing").last(),
+        )
+        .select("currency", *[c for c in report.columns if c not in ("period", "currency")])
+        .sort("currency")
+    )

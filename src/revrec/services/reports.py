@@ -69,6 +69,8 @@ class Report:
 
     @property
     def totals(self) -> pl.DataFrame:
+        if self.name == "rollforward":
+            return rules.rollforward_totals(self.rows)
         return rules.totals(self.rows, self.money)
 
 
