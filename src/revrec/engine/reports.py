@@ -225,35 +225,7 @@ def rollforward(
     """Roll-forward of deferred revenue and the contract asset per period and currency:
     opening + billed - revenue + reclass = closing. `lines`: line_id, contract_id, currency;
     postings and billings (MOVEMENT_SCHEMA) through the last of `periods` (ascending)."""
-    owner = lines.select("line_id", "contract_id", "currency")
-    moves = (
-        pl.concat(
-            [
-                billings.select(
-                    "line_id", "period", pl.col("amount").alias("b"), r=pl.lit(0, pl.Int64)
-                ),
-                postings.select("line_id", "period", b=pl.lit(0, pl.Int64), r=pl.col("amount")),
-            ],
-            how="vertical_relaxed",
-        )
-        .join(owner, on="line_id", how="inner")
-        .group_by("contract_id", "currency", "period")
-        .agg(pl.col("b", "r").sum())
-        .sort("contract_id", "period")
-    )
-    zero = pl.lit(0, dtype=pl.Int64)
-    cumulative = moves.with_columns(
-        pl.col("b", "r").cum_sum().over("contract_id").name.suffix("_to_date")
-    ).with_columns(
-        pl.max_horizontal(pl.col("b_to_date") - pl.col("r_to_date"), zero).alias("l"),
-        pl.max_horizontal(pl.col("r_to_date") - pl.col("b_to_date"), zero).alias("a"),
-    )
-    # A contract's balance changes only in the periods it moves: its change there, summed per
-    # currency and period, then accumulated, gives each period's balance.
-    changes = cumulative.with_columns(
-        (pl.col(n) - pl.col(n).shift(1).over("contract_id").fill_null(0)).alias(f"d{n}")
-        for n in ("l", "a")
-    )
+    changes = _balance_changes(lines, postings, billings)
     first = periods[0]
     grid = pl.DataFrame({"period": periods}, schema={"period": pl.Int64})
     per = (
@@ -285,6 +257,42 @@ def rollforward(
             pl.col("da_closing").alias("asset_closing"),
         )
         .sort("period", "currency")
+    )
+
+
+def _balance_changes(
+    lines: pl.DataFrame, postings: pl.DataFrame, billings: pl.DataFrame
+) -> pl.DataFrame:
+    """Per contract and period it moves in: billed `b`, revenue `r`, and the change of its
+    liability `dl` and contract asset `da` at that period's end."""
+    owner = lines.select("line_id", "contract_id", "currency")
+    moves = (
+        pl.concat(
+            [
+                billings.select(
+                    "line_id", "period", pl.col("amount").alias("b"), r=pl.lit(0, pl.Int64)
+                ),
+                postings.select("line_id", "period", b=pl.lit(0, pl.Int64), r=pl.col("amount")),
+            ],
+            how="vertical_relaxed",
+        )
+        .join(owner, on="line_id", how="inner")
+        .group_by("contract_id", "currency", "period")
+        .agg(pl.col("b", "r").sum())
+        .sort("contract_id", "period")
+    )
+    zero = pl.lit(0, dtype=pl.Int64)
+    cumulative = moves.with_columns(
+        pl.col("b", "r").cum_sum().over("contract_id").name.suffix("_to_date")
+    ).with_columns(
+        pl.max_horizontal(pl.col("b_to_date") - pl.col("r_to_date"), zero).alias("l"),
+        pl.max_horizontal(pl.col("r_to_date") - pl.col("b_to_date"), zero).alias("a"),
+    )
+    # A contract's balance changes only in the periods it moves: its change there, summed per
+    # currency and period, then accumulated, gives each period's balance.
+    return cumulative.with_columns(
+        (pl.col(n) - pl.col(n).shift(1).over("contract_id").fill_null(0)).alias(f"d{n}")
+        for n in ("l", "a")
     )
 
 

@@ -67,44 +67,48 @@ def versions(rows: pl.DataFrame, owners: pl.DataFrame, latest: pl.DataFrame) -> 
     whose content equals its line's newest version (stored, or accepted before it in the batch)
     is a duplicate; any other is a new version.
     """
-    frame = (
-        rows.with_row_index("_pos")
-        .join(owners, on="contract_id", how="left", maintain_order="left")
-        .with_columns(
-            pl.coalesce("_customer", pl.col("customer_id").first().over("contract_id")).alias(
-                "_customer"
-            ),
-            pl.coalesce("_currency", pl.col("currency").first().over("contract_id")).alias(
-                "_currency"
-            ),
-        )
-        .with_columns(
-            pl.when(pl.col("customer_id") != pl.col("_customer"))
-            .then(pl.lit("customer_id"))
-            .when(pl.col("currency") != pl.col("_currency"))
-            .then(pl.lit("currency"))
-            .alias("_column"),
-        )
-        .with_columns(
-            pl.when(pl.col("_column") == "customer_id")
-            .then(pl.col("_customer"))
-            .when(pl.col("_column") == "currency")
-            .then(pl.col("_currency"))
-            .alias("_has")
-        )
+    frame = _owned(rows.with_row_index("_pos"), owners)
+    failed = frame.filter(pl.col("_column").is_not_null()).with_columns(
+        pl.lit("failed").alias("_verdict"), pl.lit(None, dtype=pl.Int64).alias("version")
     )
-    failed = frame.filter(pl.col("_column").is_not_null())
-    judged = (
-        frame.filter(pl.col("_column").is_null())
-        .join(latest, on="line_id", how="left", maintain_order="left")
-        .with_columns(
-            pl.coalesce(pl.col("content_hash").shift(1).over("line_id"), pl.col("_stored")).alias(
-                "_before"
-            )
-        )
-        .with_columns(
-            (pl.col("content_hash") == pl.col("_before")).fill_null(value=False).alias("_same")
-        )
+    judged = _numbered(frame.filter(pl.col("_column").is_null()), latest)
+    return (
+        pl.concat([failed, judged], how="diagonal_relaxed")
+        .sort("_pos")
+        .drop("_pos", "_customer", "_currency")
+    )
+
+
+def _owned(frame: pl.DataFrame, owners: pl.DataFrame) -> pl.DataFrame:
+    """Each row with its contract's customer and currency (the stored ones, else its first
+    row's in the batch), and `_column` / `_has` where the row disagrees with them."""
+    first = {name: pl.col(name).first().over("contract_id") for name in ("customer_id", "currency")}
+    owned = frame.join(owners, on="contract_id", how="left", maintain_order="left").with_columns(
+        pl.coalesce("_customer", first["customer_id"]).alias("_customer"),
+        pl.coalesce("_currency", first["currency"]).alias("_currency"),
+    )
+    column = (
+        pl.when(pl.col("customer_id") != pl.col("_customer"))
+        .then(pl.lit("customer_id"))
+        .when(pl.col("currency") != pl.col("_currency"))
+        .then(pl.lit("currency"))
+    )
+    return owned.with_columns(column.alias("_column")).with_columns(
+        pl.when(pl.col("_column") == "customer_id")
+        .then(pl.col("_customer"))
+        .when(pl.col("_column") == "currency")
+        .then(pl.col("_currency"))
+        .alias("_has")
+    )
+
+
+def _numbered(frame: pl.DataFrame, latest: pl.DataFrame) -> pl.DataFrame:
+    """Rows of agreeing owners: a duplicate of the line's newest version (stored, or the row
+    before it in the batch), else accepted as the next version."""
+    before = pl.coalesce(pl.col("content_hash").shift(1).over("line_id"), pl.col("_stored"))
+    return (
+        frame.join(latest, on="line_id", how="left", maintain_order="left")
+        .with_columns((pl.col("content_hash") == before).fill_null(value=False).alias("_same"))
         .with_columns(
             pl.when(pl.col("_same"))
             .then(pl.lit("duplicate"))
@@ -115,19 +119,5 @@ def versions(rows: pl.DataFrame, owners: pl.DataFrame, latest: pl.DataFrame) -> 
                 + (~pl.col("_same")).cast(pl.Int64).cum_sum().over("line_id")
             ).alias("version"),
         )
-        .drop("_version", "_stored", "_before", "_same")
-    )
-    return (
-        pl.concat(
-            [
-                failed.with_columns(
-                    pl.lit("failed").alias("_verdict"),
-                    pl.lit(None, dtype=pl.Int64).alias("version"),
-                ),
-                judged,
-            ],
-            how="diagonal_relaxed",
-        )
-        .sort("_pos")
-        .drop("_pos", "_customer", "_currency")
+        .drop("_version", "_stored", "_same")
     )
