@@ -44,6 +44,7 @@ AREAS = {
         ("report", "reconcile"),
     },
     "lines": {("lines", "list"), ("lines", "show")},
+    "exports": {("export", "schedules")},
     "audit": {("audit", "list"), ("audit", "verify")},
     "tools": {("demo",), ("bench",)},
 }

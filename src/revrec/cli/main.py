@@ -13,6 +13,7 @@ import typer
 
 from revrec.cli.commands import (
     audit,
+    exports,
     imports,
     jobs,
     journals,
@@ -27,7 +28,20 @@ from revrec.cli.commands import (
 from revrec.cli.options import Options
 from revrec.errors import RevrecError
 
-AREAS = (setup, mappings, imports, stage, jobs, periods, journals, reports, lines, audit, tools)
+AREAS = (
+    setup,
+    mappings,
+    imports,
+    stage,
+    jobs,
+    periods,
+    journals,
+    reports,
+    lines,
+    exports,
+    audit,
+    tools,
+)
 
 app = typer.Typer(
     no_args_is_help=True,
