@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 from helpers import BILL_HEADS, SO_HEADS, bill, postings, query, so, statuses, write_csv
 
+from revrec.services.context import Context
 from revrec.services.process import open_next_period, run
 from revrec.store import db
 
@@ -164,9 +165,8 @@ def test_a_future_row_waits_until_its_period_opens(cli, tmp_path):
     cli("process")
     assert postings(cli.url) == {}
     engine = db.engine(cli.url)
-    with engine.begin() as conn:
-        opened = open_next_period(conn, user="test", now=datetime(2024, 4, 1, tzinfo=UTC))
-        assert opened == "2024-04"
+    opened = open_next_period(Context(engine, "test", datetime(2024, 4, 1, tzinfo=UTC)))
+    assert opened == "2024-04"
     run(engine, user="test", now=datetime(2024, 4, 2, tzinfo=UTC))
     engine.dispose()
     # 3,000.00 over April..June (91 days); April has 30: 3,000.00 x 30 / 91 = 989.01.
@@ -192,8 +192,7 @@ def _modify(cli, tmp_path, policy):
     )
     engine = db.engine(cli.url)
     for _ in range(3):  # close January, February, March
-        with engine.begin() as conn:
-            open_next_period(conn, user="test", now=datetime(2024, 4, 1, tzinfo=UTC))
+        open_next_period(Context(engine, "test", datetime(2024, 4, 1, tzinfo=UTC)))
         cli("process")
     engine.dispose()
     heads = [*SO_HEADS, "modification_date"]

@@ -5,6 +5,7 @@ stage area's duplicates and waiting lines. On SQLite and PostgreSQL."""
 import csv
 import io
 import json
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -12,6 +13,7 @@ from helpers import SO_HEADS, write_csv
 from helpers import so as base_so
 
 from revrec.services import stage, subledger
+from revrec.services.context import Context
 from revrec.store import db
 
 ROWS = 2_500
@@ -127,6 +129,7 @@ def test_a_listing_of_2500_lines_pages_in_every_format(big):
 
 def test_listings_are_read_in_chunks_each_cut_by_the_database(big):
     engine = db.engine(big.url)
+    ctx = Context(engine, "test", datetime(2024, 3, 5, tzinfo=UTC))
     statements = []
 
     def seen(_conn, _cursor, statement, *_args):
@@ -134,34 +137,38 @@ def test_listings_are_read_in_chunks_each_cut_by_the_database(big):
 
     sa.event.listen(engine, "before_cursor_execute", seen)
     try:
-        with engine.connect() as conn:
-            found = stage.row_filter(status="processed")
-            whole = list(stage.iter_rows(conn, found))
+        found = stage.row_filter(status="processed")
+        with stage.rows_of(ctx, found) as listed:
+            whole = list(listed.rows)
+            assert listed.count() == ROWS
+        with stage.rows_of(ctx, found, chunk=300) as listed:
             statements.clear()
-            chunked = list(stage.iter_rows(conn, found, chunk=300))
-            assert chunked == whole
-            assert len(whole) == ROWS
-            assert len(statements) == 9  # 8 chunks of 300, then the last 100
-            assert all("LIMIT" in s.upper() for s in statements)
-            window = list(stage.iter_rows(conn, found, limit=650, offset=20, chunk=300))
-            assert window == whole[20:670]
-            text = stage.row_filter(text="l01")  # L0100-L0199
-            found_text = stage.iter_rows(conn, text, limit=3, offset=98, chunk=7)
-            assert [r["key"] for r in found_text] == ["L0198", "L0199"]
-            assert stage.count_rows(conn, text) == 100
-            assert stage.count_rows(conn, found) == ROWS
-            lines = subledger.lines(conn)
-            pages = list(subledger.line_pages(conn, limit=1_000, offset=100, chunk=300))
-            assert [p.height for p in pages] == [300, 300, 300, 100]
-            assert (
-                pages[0]
-                .vstack(pages[1])
-                .vstack(pages[2])
-                .vstack(pages[3])
-                .equals(lines.slice(100, 1_000))
-            )
-            assert subledger.line_count(conn) == ROWS
-            assert subledger.line_count(conn, contract="C0007") == 5
+            chunked = list(listed.rows)
+        assert chunked == whole
+        assert len(whole) == ROWS
+        assert len(statements) == 9  # 8 chunks of 300, then the last 100
+        assert all("LIMIT" in s.upper() for s in statements)
+        with stage.rows_of(ctx, found, limit=650, offset=20, chunk=300) as listed:
+            window = list(listed.rows)
+        assert window == whole[20:670]
+        text = stage.row_filter(text="l01")  # L0100-L0199
+        with stage.rows_of(ctx, text, limit=3, offset=98, chunk=7) as listed:
+            assert [r["key"] for r in listed.rows] == ["L0198", "L0199"]
+            assert listed.count() == 100
+        lines = subledger.lines(ctx)
+        with subledger.lines_of(ctx, limit=1_000, offset=100, chunk=300) as listed:
+            pages = list(listed.pages)
+            assert listed.count() == ROWS
+        assert [p.height for p in pages] == [300, 300, 300, 100]
+        assert (
+            pages[0]
+            .vstack(pages[1])
+            .vstack(pages[2])
+            .vstack(pages[3])
+            .equals(lines.slice(100, 1_000))
+        )
+        with subledger.lines_of(ctx, contract="C0007") as listed:
+            assert listed.count() == 5
     finally:
         engine.dispose()
 

@@ -41,12 +41,20 @@ def context(cli: typer.Context, *, checked: bool = True) -> Context:
     """The Context of this command: the database of --db, checked (unless `checked` is False,
     for `init`) to be a current revrec database holding the book --book names, when it names
     one."""
+    options = cli.find_object(Options) or Options()
+    return _context(options.db, book=options.book, checked=checked)
+
+
+def new_database(url: str) -> Context:
+    """The Context of a command that creates its own database at `url` (`bench --store`):
+    unchecked, in its primary book, whatever --db and --book say."""
+    return _context(url, book=None, checked=False)
+
+
+def _context(url: str | None, *, book: str | None, checked: bool) -> Context:
     from revrec.services import database
 
-    options = cli.find_object(Options) or Options()
-    return database.context(
-        options.db, book=options.book, user=user(), now=datetime.now(UTC), checked=checked
-    )
+    return database.context(url, book=book, user=user(), now=datetime.now(UTC), checked=checked)
 
 
 def can_ask() -> bool:

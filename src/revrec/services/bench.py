@@ -10,9 +10,9 @@ import resource
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import polars as pl
 
@@ -22,7 +22,11 @@ from revrec.engine.schedules import schedule
 from revrec.imports.sales_orders import to_lines
 from revrec.imports.templates import template_frame
 
+if TYPE_CHECKING:
+    from revrec.services.context import Context
+
 T = TypeVar("T")
+USER = "bench"  # who acts in the audit log of the bench's own store
 CURRENCIES = ("USD", "EUR", "GBP", "JPY", "KWD")
 EXPONENTS = (2, 2, 2, 0, 3)
 TEMPLATES = (
@@ -282,60 +286,66 @@ def generate_recurly_billings(n: int, first_day: str = "2024-03-01") -> pl.DataF
 
 
 def run_store(
-    n: int, folder: Path, url: str, progress: Callable[[str], None] = lambda _: None
+    ctx: Context, n: int, folder: Path, progress: Callable[[str], None] = lambda _: None
 ) -> BenchResult:
-    """Import + process of N Recurly-style billing lines into a fresh store at `url`, beside
-    read_csv of the same file."""
-    from datetime import UTC, datetime  # noqa: PLC0415
-
+    """Import + process of N Recurly-style billing lines into a fresh store (the Context's
+    database, created here), beside read_csv of the same file. Every step carries the
+    Context's `now`; the store's audit log names the bench as who acted."""
     from revrec.services import process  # noqa: PLC0415
     from revrec.services import setup as setup_service  # noqa: PLC0415
     from revrec.services.imports import import_file  # noqa: PLC0415
     from revrec.store import db  # noqa: PLC0415
 
-    engine = db.engine(url)  # an unsupported URL stops here, before any work
+    ctx = replace(ctx, user=USER)
     path = folder / f"recurly_{n}.csv"
     if not path.exists():
         progress(f"generating {n:,} billing lines -> {path}")
         generate_recurly_billings(n).write_csv(path)
     stages: dict[str, float] = {}
     _timed(stages, "read_csv", lambda: pl.read_csv(path, infer_schema=False))
-    db.migrate(engine)
-    now = datetime.now(UTC)
-    with engine.begin() as conn:
-        setup_service.init(conn, today=now.date(), first_period="2024-03", currency="USD",
-                           user="bench", now=now)  # fmt: skip
+    db.migrate(ctx.engine)
+    with ctx.engine.begin() as conn:
+        setup_service.init(conn, first_period="2024-03", currency="USD", user=ctx.user,
+                           now=ctx.now)  # fmt: skip
     progress("importing")
     began = time.perf_counter()
-    with engine.begin() as conn:
-        summary = import_file(conn, path, "billing", mapping_name="recurly", user="bench", now=now)
+    with ctx.engine.begin() as conn:
+        summary = import_file(conn, path, "billing", mapping_name="recurly", user=ctx.user,
+                              now=ctx.now)  # fmt: skip
     stages["import"] = time.perf_counter() - began
     if summary.error:
         msg = f"generated billings have {summary.error} row errors: {summary.errors[:3]}"
         raise RuntimeError(msg)
     progress("processing")
     began = time.perf_counter()
-    process.run(engine, user="bench", now=now)
+    process.run(ctx.engine, user=ctx.user, now=ctx.now)
     stages["process"] = time.perf_counter() - began
-    _month_end(engine, folder, now, stages, progress)
-    engine.dispose()
+    progress("legacy export")
+    _timed(stages, "legacy_export", lambda: _legacy_export(ctx, folder))
+    _month_end(ctx, folder, stages, progress)
+    ctx.engine.dispose()
     return BenchResult(lines=n, read_csv_s=stages.pop("read_csv"), stages=stages,
                        peak_rss_mb=_peak_rss_mb())  # fmt: skip
 
 
+def _legacy_export(ctx: Context, folder: Path) -> int:
+    """The legacy schedules export of every billing line, as CSV (SPEC §10)."""
+    from revrec.services import legacy_export  # noqa: PLC0415
+
+    path = folder / "legacy_schedules.csv"
+    return legacy_export.export(ctx, legacy_export.Request(), output=path)
+
+
 def _month_end(
-    engine: object,
+    ctx: Context,
     folder: Path,
-    now: object,
     stages: dict[str, float],
     progress: Callable[[str], None],
 ) -> None:
     """Approve, transfer, summarize and close the processed period (the close includes the
     new period's processing run over every line)."""
     from revrec.services import close, journals  # noqa: PLC0415
-    from revrec.services.context import Context  # noqa: PLC0415
 
-    ctx = Context(engine=engine, user="bench", now=now)  # type: ignore[arg-type]
     steps: list[tuple[str, Callable[[], object]]] = [
         ("approve", lambda: journals.approve(ctx)),
         ("transfer", lambda: journals.transfer(ctx, folder=folder / "gl-export")),

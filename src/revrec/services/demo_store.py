@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
-import sqlalchemy as sa
 import yaml
 
 import revrec
 from revrec.errors import ConfigError
 from revrec.services import process
 from revrec.services import setup as setup_service
+from revrec.services.context import Context
 from revrec.services.imports import import_file
 
 DEMO_FIRST_PERIOD = "2024-03"
@@ -33,20 +32,22 @@ def examples_folder() -> Path:
     raise ConfigError("the example files are not installed with this copy of revrec")
 
 
-def load_demo(engine: sa.Engine, *, user: str, now: datetime) -> None:
+def load_demo(ctx: Context) -> None:
+    """Load the shipped setup file, then import each example file and run the active jobs,
+    each step in a transaction of its own, as the Context's user at its `now`."""
     folder = examples_folder()
-    with engine.begin() as conn:
+    with ctx.engine.begin() as conn:
         document = yaml.safe_load((folder / "setup.yaml").read_text(encoding="utf-8"))
-        setup_service.load(conn, document, user=user, now=now)
+        setup_service.load(conn, document, user=ctx.user, now=ctx.now)
     for name, upload_type, mapping, event in IMPORTS:
-        with engine.begin() as conn:
+        with ctx.engine.begin() as conn:
             import_file(
                 conn,
                 folder / name,
                 upload_type,
                 mapping_name=mapping,
-                user=user,
-                now=now,
+                user=ctx.user,
+                now=ctx.now,
                 event_name=event,
             )
-        process.run(engine, user=user, now=now)
+        process.run(ctx.engine, user=ctx.user, now=ctx.now)

@@ -1,7 +1,8 @@
 """Attribute mappings (SPEC §2, §4.3): the shipped ones and the users' own, kept in the store.
 
-Users list, export and import mappings; `setup load` and `mapping import` check a definition with
-the one function `parse_mapping`. The shipped mappings are never replaced.
+Users list, export and import mappings (each function a shell calls takes the Context and opens
+its own connection); `setup load` and `mapping import` check a definition with the one function
+`parse_mapping`. The shipped mappings are never replaced.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from revrec.imports.mappings import (
     to_dict,
     to_rows,
 )
+from revrec.services.context import Context
 from revrec.store import mappings as store
 from revrec.store.audit import record
 from revrec.vocab import UPLOAD_TYPES
@@ -109,9 +111,10 @@ def load_mappings(conn: sa.Connection, value: Any, *, user: str, now: datetime) 
     return len(value)
 
 
-def list_mappings(conn: sa.Connection) -> list[dict[str, Any]]:
+def list_mappings(ctx: Context) -> list[dict[str, Any]]:
     """Every mapping per upload type, by name: shipped, or the user's (which wins a tie)."""
-    users = {(m.name, m.upload_type): m for m in user_mappings(conn)}
+    with ctx.engine.connect() as conn:
+        users = {(m.name, m.upload_type): m for m in user_mappings(conn)}
     found = {**SHIPPED, **users}
     return [
         {
@@ -129,14 +132,15 @@ def _order(key: tuple[str, str]) -> tuple[str, int]:
     return key[0], UPLOAD_TYPES.index(key[1])
 
 
-def export_mapping(conn: sa.Connection, name: str, upload_type: str | None = None) -> str:
+def export_mapping(ctx: Context, name: str, upload_type: str | None = None) -> str:
     """The YAML of a mapping (every upload type it has, or the one asked for), in the shape of the
     setup file's `mappings` section: a setup file of its own, and what `mapping import` reads."""
     if upload_type is not None and upload_type not in UPLOAD_TYPES:
         raise InputError(
             f"unknown upload type {upload_type!r}: expected one of {', '.join(UPLOAD_TYPES)}"
         )
-    users = user_mappings(conn)
+    with ctx.engine.connect() as conn:
+        users = user_mappings(conn)
     named = {m.upload_type: m for m in users if m.name == name}
     shipped = {kind: m for (n, kind), m in SHIPPED.items() if n == name}
     parts = {**shipped, **named}
@@ -243,12 +247,24 @@ def _mapping_of(document: Any, name: str | None) -> list[Mapping]:
     return mappings
 
 
-def import_mapping_file(
-    conn: sa.Connection, path: Path, *, name: str | None = None, user: str, now: datetime
-) -> MappingImport:
-    """Create or replace, per upload type, the user mapping of a mapping file (audit-logged).
-    A part stored exactly as in the file is left alone, so re-importing changes nothing."""
+def import_mapping_file(ctx: Context, path: Path, *, name: str | None = None) -> MappingImport:
+    """Create or replace, per upload type, the user mapping of a mapping file (audit-logged), in
+    one transaction: a bad file changes nothing. A part stored exactly as in the file is left
+    alone, so re-importing changes nothing."""
     mappings = read_mapping_file(path, name=name)
+    with ctx.engine.begin() as conn:
+        done = _import(conn, ctx, mappings)
+    return MappingImport(
+        str(path),
+        mappings[0].name,
+        created=tuple(done["created"]),
+        replaced=tuple(done["replaced"]),
+        unchanged=tuple(done["unchanged"]),
+    )
+
+
+def _import(conn: sa.Connection, ctx: Context, mappings: list[Mapping]) -> dict[str, list[str]]:
+    """The upload types of a mapping created, replaced and left unchanged."""
     stored = {
         (found.name, found.upload_type): found
         for found in from_rows(store.rows(conn, mappings[0].name))
@@ -262,18 +278,12 @@ def import_mapping_file(
         save_mapping(conn, mapping)
         record(
             conn,
-            user=user,
-            now=now,
+            user=ctx.user,
+            now=ctx.now,
             action="mapping.import",
             entity=f"mapping:{mapping.name}:{mapping.upload_type}",
             before=None if before is None else to_dict(before),
             after=to_dict(mapping),
         )
         done["created" if before is None else "replaced"].append(mapping.upload_type)
-    return MappingImport(
-        str(path),
-        mappings[0].name,
-        created=tuple(done["created"]),
-        replaced=tuple(done["replaced"]),
-        unchanged=tuple(done["unchanged"]),
-    )
+    return done

@@ -1,13 +1,13 @@
 """Setting up a subledger: `init` and `setup load` (SPEC §2, §2.1). Idempotent.
 
-Each function takes an open Connection (one transaction) and plain values; the shells parse
-arguments and files.
+Each function takes an open Connection (one transaction) and plain values: the shells call
+`services.workflow`, which opens the transaction and gives the Context's user and `now`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -88,7 +88,6 @@ def check_init(*, first_period: str | None, currency: str) -> str | None:
 def init(
     conn: sa.Connection,
     *,
-    today: date,
     first_period: str | None,
     currency: str,
     user: str,
@@ -97,9 +96,9 @@ def init(
 ) -> InitResult:
     """Create the primary book, its first open period, default accounts, templates and jobs.
 
-    The first open period is `first_period`, else `default_period`, else today's month. On a
-    database already set up nothing changes, and a `first_period` other than its open period
-    is a StateError (it would not be applied)."""
+    The first open period is `first_period`, else `default_period`, else the month of `now`.
+    On a database already set up nothing changes, and a `first_period` other than its open
+    period is a StateError (it would not be applied)."""
     given = check_init(first_period=first_period, currency=currency)
     existing = store.primary_book(conn)
     if existing is not None:
@@ -110,7 +109,7 @@ def init(
                 f"--first-period {given} is not applied"
             )
         return InitResult(existing, open_period or "", created=False)
-    period = given or default_period or period_name(month_index(today))
+    period = given or default_period or period_name(month_index(now.date()))
     store.add_book(conn, PRIMARY, currency, primary=True, period=period)
     for role, code in DEFAULT_ACCOUNTS.items():
         store.set_account(conn, "", "default", "", role, code)

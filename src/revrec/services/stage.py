@@ -1,11 +1,13 @@
-"""The stage area (SPEC §4.4): listing rows with their messages, deleting rows."""
+"""The stage area (SPEC §4.4): listing rows with their messages, the uploaded files, deleting
+rows. Each function a shell calls takes the Context and opens its own connection."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ import sqlalchemy as sa
 
 from revrec.calendar import utc_text
 from revrec.errors import InputError
+from revrec.services.context import Context
 from revrec.store import jobs as job_store
 from revrec.store import lines as line_store
 from revrec.store import payloads
@@ -30,21 +33,21 @@ __all__ = [
     "TAB_OF_TYPE",
     "RowFilter",
     "StageListing",
+    "StageRows",
     "check_deletable",
-    "count_rows",
     "delete_rows",
     "file_cards",
-    "iter_rows",
     "list_rows",
     "pending_notes",
     "row_filter",
+    "rows_of",
     "status_counts",
 ]
 # A processed row with a note was not processed: it was skipped as a duplicate.
 DUPLICATE = "duplicate"
 STATUS_FILTERS = (*STATUSES, DUPLICATE)  # what `stage list --status` takes
 LOCKED = ("processed", "deleted")  # statuses a row cannot be deleted from
-CHUNK = 10_000  # stage rows read per query by `iter_rows`
+CHUNK = 10_000  # stage rows read per query by `rows_of`
 REVENUE_JOB = "revenue_process"  # the job the touched lines wait for
 
 
@@ -109,7 +112,7 @@ def row_filter(
 
 
 def list_rows(
-    conn: sa.Connection,
+    ctx: Context,
     *,
     tab: str | None = None,
     status: str | None = None,
@@ -122,15 +125,49 @@ def list_rows(
 ) -> StageListing:
     """The rows `row_filter` describes, oldest first (a window of them: `limit` from
     `offset`), held whole, and the notes saying why rows wait. A listing of any size is read
-    with `iter_rows` instead."""
+    with `rows_of` instead."""
     found = row_filter(
         tab=tab, status=status, file=file, text=text, date_from=date_from, date_to=date_to
     )
-    return StageListing(list(iter_rows(conn, found, limit=limit, offset=offset)),
-                        pending_notes(conn))  # fmt: skip
+    with rows_of(ctx, found, limit=limit, offset=offset) as listing:
+        return StageListing(list(listing.rows), listing.notes)
 
 
-def iter_rows(
+@dataclass(frozen=True)
+class StageRows:
+    """The rows of a filter, read a chunk at a time, how many the filter finds, and the notes
+    saying why rows wait."""
+
+    rows: Iterator[dict[str, Any]]
+    count: Callable[[], int]
+    notes: list[str]
+
+
+@contextmanager
+def rows_of(
+    ctx: Context,
+    found: RowFilter,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+    chunk: int = CHUNK,
+) -> Iterator[StageRows]:
+    """The rows of a filter, oldest first, from `offset`, at most `limit` (None: all), read
+    `chunk` rows a query (by row_id after the last row read) while the connection is open, so
+    memory stays flat. A text filter is applied to each chunk (the uploaded values are
+    compressed per file): the rows it skips are read too. Each row: row_id, tab, file, line,
+    status, key, period and messages (a list of {column, value, message}). `count` counts the
+    filter's rows in the database, unless a text filter asks to read them."""
+    with ctx.engine.connect() as conn:
+        notes = pending_notes(conn)
+        yield StageRows(
+            _rows(conn, found, limit=limit, offset=offset, chunk=chunk),
+            lambda: _count(conn, found),
+            notes,
+        )
+
+
+def _rows(
     conn: sa.Connection,
     found: RowFilter,
     *,
@@ -138,11 +175,6 @@ def iter_rows(
     offset: int = 0,
     chunk: int = CHUNK,
 ) -> Iterator[dict[str, Any]]:
-    """The rows of a filter, oldest first, from `offset`, at most `limit` (None: all), read
-    `chunk` rows a query (by row_id after the last row read), so memory stays flat. A text
-    filter is applied to each chunk (the uploaded values are compressed per file): the rows it
-    skips are read too. Each row: row_id, tab, file, line, status, key, period and messages
-    (a list of {column, value, message})."""
     if limit is not None and limit <= 0:
         return
     if found.text is None:
@@ -166,12 +198,11 @@ def iter_rows(
         }
 
 
-def count_rows(conn: sa.Connection, found: RowFilter) -> int:
-    """How many rows `iter_rows` gives for a filter (all of them): a count in the database,
-    unless a text filter asks to read the rows."""
+def _count(conn: sa.Connection, found: RowFilter) -> int:
+    """How many rows `_rows` gives for a filter (all of them)."""
     if found.text is None:
         return store.listing_count(conn, **found.stored())
-    return sum(1 for _ in iter_rows(conn, found))
+    return sum(1 for _ in _rows(conn, found))
 
 
 def _stored(
@@ -223,16 +254,18 @@ class _TextMatch:
         return set(values.filter(hit)["line"].to_list())
 
 
-def file_cards(conn: sa.Connection, *, tab: str | None = None) -> list[dict[str, Any]]:
+def file_cards(ctx: Context, *, tab: str | None = None) -> list[dict[str, Any]]:
     """One card per uploaded file (SPEC §4.4), newest first: name, type, mapping, event, who
     uploaded it and when, rows read, and its rows per status (rows skipped as duplicates of
     processed rows counted apart from `processed`)."""
     if tab is not None and tab not in TABS:
         raise InputError(f"unknown tab {tab!r}: expected one of {', '.join(TABS)}")
     types = [k for k, v in TAB_OF_TYPE.items() if v == tab] if tab else list(TAB_OF_TYPE)
-    counts = status_counts(conn)
+    with ctx.engine.connect() as conn:
+        counts = status_counts(conn)
+        files = store.files(conn, types)
     cards = []
-    for card in store.files(conn, types):
+    for card in files:
         found = counts.get(card["file_id"], {})
         cards.append(
             {
@@ -281,10 +314,11 @@ def pending_notes(conn: sa.Connection) -> list[str]:
     return notes
 
 
-def check_deletable(conn: sa.Connection, row_ids: list[int]) -> int:
+def check_deletable(ctx: Context, row_ids: list[int]) -> int:
     """How many distinct rows `delete_rows` would delete; an InputError when a row does not
     exist or cannot be deleted (processed or already deleted). Changes nothing."""
-    return len(_deletable(conn, row_ids))
+    with ctx.engine.connect() as conn:
+        return len(_deletable(conn, row_ids))
 
 
 def _deletable(conn: sa.Connection, row_ids: list[int]) -> dict[int, str]:
@@ -298,18 +332,20 @@ def _deletable(conn: sa.Connection, row_ids: list[int]) -> dict[int, str]:
     return found
 
 
-def delete_rows(conn: sa.Connection, row_ids: list[int], *, user: str, now: datetime) -> int:
-    """Mark rows deleted (kept for lineage, with who and when). Processed rows cannot be."""
-    found = _deletable(conn, row_ids)
-    store.set_status(conn, row_ids, "deleted", user=user, now=now)
-    for row_id, status in found.items():
-        record(
-            conn,
-            user=user,
-            now=now,
-            action="stage.delete",
-            entity=f"stage_row:{row_id}",
-            before={"status": status},
-            after={"status": "deleted"},
-        )
+def delete_rows(ctx: Context, row_ids: list[int]) -> int:
+    """Mark rows deleted (kept for lineage, with who and when; audit-logged), in one
+    transaction. Processed rows cannot be."""
+    with ctx.engine.begin() as conn:
+        found = _deletable(conn, row_ids)
+        store.set_status(conn, row_ids, "deleted", user=ctx.user, now=ctx.now)
+        for row_id, status in found.items():
+            record(
+                conn,
+                user=ctx.user,
+                now=ctx.now,
+                action="stage.delete",
+                entity=f"stage_row:{row_id}",
+                before={"status": status},
+                after={"status": "deleted"},
+            )
     return len(found)

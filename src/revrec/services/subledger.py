@@ -1,20 +1,24 @@
 """What processing put in the subledger, per line: its newest version, allocation, billings and
-posted revenue (SPEC §3, §5). Read only; amounts in minor units of the line's currency."""
+posted revenue (SPEC §3, §5). Read only; amounts in minor units of the line's currency. Each
+function a shell calls takes the Context and opens its own connection."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import polars as pl
 import sqlalchemy as sa
 
 from revrec.errors import InputError
+from revrec.services.context import Context
 from revrec.services.setup import check_book, open_period
 from revrec.store import setup as setup_store
 from revrec.store import stage as stage_store
 from revrec.store import subledger as store
 
-CHUNK = 10_000  # lines a frame of `line_pages`
+CHUNK = 10_000  # lines a frame of `lines_of`
 WAITING = ("pending", "future", "error")  # a staged row in these is not (yet) in the subledger
 
 LINE_COLUMNS = {
@@ -42,59 +46,86 @@ def primary_book(conn: sa.Connection, book: str | None) -> str:
     return found
 
 
+@dataclass(frozen=True)
+class Lines:
+    """The lines of a listing as frames read a chunk at a time, and how many it has."""
+
+    pages: Iterator[pl.DataFrame]
+    count: Callable[[], int]
+
+
+@dataclass(frozen=True)
+class LineDetail:
+    """One line as `lines` gives it, and its posted revenue per period of the book, oldest
+    first, with the running total (`to_date`) and the line's currency."""
+
+    line: pl.DataFrame
+    postings: pl.DataFrame
+
+
 def lines(
-    conn: sa.Connection,
+    ctx: Context,
     *,
-    book: str | None = None,
     contract: str | None = None,
     limit: int | None = None,
     offset: int = 0,
 ) -> pl.DataFrame:
-    """One row per line (of one contract, or all), by contract and line: its newest version,
-    template, currency and service range (`start` to `last_day`, both included; no last day for
-    a point in time); `allocated` (the newest version's share of the transaction price),
-    `billed` (signed sum of its billings), `recognized` (posted revenue of the book to date, the
-    open period included) and `open_period` (the open period's posting). `offset` lines
-    skipped, at most `limit`; `line_pages` reads any number of them in chunks."""
-    pages = line_pages(conn, book=book, contract=contract, limit=limit, offset=offset)
-    return pl.concat(list(pages))
+    """One row per line (of one contract, or all), by contract and line, in the Context's book
+    (default: the primary book): its newest version, template, currency and service range
+    (`start` to `last_day`, both included; no last day for a point in time); `allocated` (the
+    newest version's share of the transaction price), `billed` (signed sum of its billings),
+    `recognized` (posted revenue of the book to date, the open period included) and
+    `open_period` (the open period's posting). `offset` lines skipped, at most `limit`;
+    `lines_of` reads any number of them in chunks."""
+    with lines_of(ctx, contract=contract, limit=limit, offset=offset) as found:
+        return pl.concat(list(found.pages))
 
 
-def line_pages(
-    conn: sa.Connection,
+@contextmanager
+def lines_of(
+    ctx: Context,
     *,
-    book: str | None = None,
     contract: str | None = None,
     limit: int | None = None,
     offset: int = 0,
     chunk: int = CHUNK,
-) -> Iterator[pl.DataFrame]:
-    """The rows of `lines`, `chunk` lines a frame (at least one frame, maybe empty): the lines
-    come from one query read as it goes, and each chunk's figures from one query each, so
-    memory stays flat. The book and the contract are checked at once, before the first frame."""
-    name = primary_book(conn, book)
-    if contract is not None and not store.contract_exists(conn, contract):
-        raise InputError(f"unknown contract {contract!r}")
-    open_name = open_period(conn, name)
+) -> Iterator[Lines]:
+    """The rows of `lines`, `chunk` lines a frame (at least one frame, maybe empty), read while
+    the connection is open: the lines come from one query read as it goes, and each chunk's
+    figures from one query each, so memory stays flat. The book and the contract are checked
+    at once, before the first frame. `count` counts the lines (of the contract, or all)."""
+    with ctx.engine.connect() as conn:
+        name = primary_book(conn, ctx.book)
+        if contract is not None and not store.contract_exists(conn, contract):
+            raise InputError(f"unknown contract {contract!r}")
+        open_name = open_period(conn, name)
 
-    def pages() -> Iterator[pl.DataFrame]:
-        found = store.newest_version_chunks(conn, contract, limit=limit, offset=offset, chunk=chunk)
-        for part in found:
-            yield _figures(conn, part, name, open_name)
+        def pages() -> Iterator[pl.DataFrame]:
+            found = store.newest_version_chunks(
+                conn, contract, limit=limit, offset=offset, chunk=chunk
+            )
+            for part in found:
+                yield _figures(conn, part, name, open_name)
 
-    return pages()
-
-
-def line_count(conn: sa.Connection, *, contract: str | None = None) -> int:
-    """How many lines `lines` lists (of one contract, or all)."""
-    return store.line_count(conn, contract)
+        yield Lines(pages(), lambda: store.line_count(conn, contract))
 
 
-def line(conn: sa.Connection, line_id: str, *, book: str | None = None) -> pl.DataFrame:
-    """The row of one line as `lines` gives it (no row for an unknown line)."""
-    name = primary_book(conn, book)
-    found = store.newest_versions(conn, line_id=line_id)
-    return _figures(conn, found, name, open_period(conn, name))
+def line_detail(ctx: Context, line_id: str) -> LineDetail:
+    """One line and its postings in the Context's book (default: the primary book); an
+    InputError for an unknown line, saying when a row with its key waits in the stage area."""
+    with ctx.engine.connect() as conn:
+        name = primary_book(conn, ctx.book)
+        if not store.line_exists(conn, line_id):
+            waiting = stage_store.newest_status(conn, line_id, WAITING)
+            hint = f" (a row with this key waits in the stage area as {waiting})" if waiting else ""
+            raise InputError(f"unknown line {line_id!r}{hint}")
+        posted = store.line_postings(conn, name, line_id)
+        found = store.newest_versions(conn, line_id=line_id)
+        line = _figures(conn, found, name, open_period(conn, name))
+    postings = posted.sort("period").with_columns(
+        pl.col("amount").cum_sum().alias("to_date"), pl.lit(line["currency"][0]).alias("currency")
+    )
+    return LineDetail(line, postings)
 
 
 def _figures(conn: sa.Connection, found: pl.DataFrame, book: str, open_name: str) -> pl.DataFrame:
@@ -124,14 +155,3 @@ def _figures(conn: sa.Connection, found: pl.DataFrame, book: str, open_name: str
         .cast(LINE_COLUMNS)  # type: ignore[arg-type]
         .sort("contract_id", "line_id")
     )
-
-
-def postings(conn: sa.Connection, line_id: str, *, book: str | None = None) -> pl.DataFrame:
-    """A line's posted revenue per period of the book, oldest first, with the running total."""
-    name = primary_book(conn, book)
-    if not store.line_exists(conn, line_id):
-        waiting = stage_store.newest_status(conn, line_id, WAITING)
-        hint = f" (a row with this key waits in the stage area as {waiting})" if waiting else ""
-        raise InputError(f"unknown line {line_id!r}{hint}")
-    found = store.line_postings(conn, name, line_id)
-    return found.sort("period").with_columns(pl.col("amount").cum_sum().alias("to_date"))

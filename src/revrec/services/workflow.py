@@ -49,7 +49,6 @@ def init(
     with ctx.engine.begin() as conn:
         result = setup.init(
             conn,
-            today=ctx.now.date(),
             first_period=first_period,
             default_period=default_period,
             currency=currency,
@@ -57,7 +56,7 @@ def init(
             now=ctx.now,
         )
     if demo:
-        demo_store.load_demo(ctx.engine, user=ctx.user, now=ctx.now)
+        demo_store.load_demo(ctx)
     return Initialized(
         database.shown(ctx.engine.url), result.book, result.open_period, result.created
     )

@@ -28,12 +28,7 @@ def jobs_list(
     """List the jobs, whether active, and their last run."""
     from revrec.services import columns, jobs
 
-    with context(cli).engine.connect() as conn:
-        found = jobs.list_jobs(conn)
-    rows = [
-        {**job, "last_run_at": None if job["last_run_at"] is None else str(job["last_run_at"])}
-        for job in found
-    ]
+    rows = jobs.list_jobs(context(cli))
     page = Page.of(fmt, limit, offset)
     render.listing(
         page.of_list(rows),  # JSON: last_result as an object
@@ -63,23 +58,19 @@ def jobs_run(cli: typer.Context, name: str, fmt: FormatOption = Format.table) ->
 @jobs_app.command("enable")
 def jobs_enable(cli: typer.Context, name: str) -> None:
     """Make a job active."""
-    _set_active(cli, name, active=True)
+    from revrec.services import jobs
+
+    jobs.set_active(context(cli), name, active=True)
     typer.echo(f"job {name} is active")
 
 
 @jobs_app.command("disable")
 def jobs_disable(cli: typer.Context, name: str) -> None:
     """Make a job inactive: its rows wait in the stage area."""
-    _set_active(cli, name, active=False)
-    typer.echo(f"job {name} is inactive")
-
-
-def _set_active(cli: typer.Context, name: str, *, active: bool) -> None:
     from revrec.services import jobs
 
-    ctx = context(cli)
-    with ctx.engine.begin() as conn:
-        jobs.set_active(conn, name, active=active, user=ctx.user, now=ctx.now)
+    jobs.set_active(context(cli), name, active=False)
+    typer.echo(f"job {name} is inactive")
 
 
 def process(cli: typer.Context, fmt: FormatOption = Format.table) -> None:

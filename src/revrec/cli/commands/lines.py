@@ -30,18 +30,13 @@ def lines_list(
     from revrec.money import major_units
     from revrec.services import columns, subledger
 
-    ctx = context(cli)
     page = Page.of(fmt, limit, offset)
     money = list(columns.LINE_MONEY_COLUMNS)
-    with ctx.engine.connect() as conn:
-        found = subledger.line_pages(
-            conn, book=ctx.book, contract=contract, limit=page.limit, offset=page.offset
-        )
+    with subledger.lines_of(
+        context(cli), contract=contract, limit=page.limit, offset=page.offset
+    ) as found:
         render.listing_frames(
-            (major_units(part, money) for part in found),
-            fmt,
-            page=page,
-            count=lambda: subledger.line_count(conn, contract=contract),
+            (major_units(part, money) for part in found.pages), fmt, page=page, count=found.count
         )
 
 
@@ -55,23 +50,15 @@ def lines_show(
 ) -> None:
     """A line's posted revenue per period, with the running total (to date: every period
     before the ones shown counted)."""
-    import polars as pl
-
     from revrec.money import major_units
     from revrec.services import columns, subledger
 
-    ctx = context(cli)
-    with ctx.engine.connect() as conn:
-        posted = subledger.postings(conn, line_id, book=ctx.book)
-        found = subledger.line(conn, line_id, book=ctx.book)
-    currency = found["currency"][0]
-    posted = major_units(
-        posted.with_columns(pl.lit(currency).alias("currency")), ["amount", "to_date"]
-    )
+    found = subledger.line_detail(context(cli), line_id)
+    posted = major_units(found.postings, ["amount", "to_date"])
     page = Page.of(fmt, limit, offset)
     shown = posted.slice(page.offset, page.limit)
     if fmt is Format.json:
-        line = major_units(found, list(columns.LINE_MONEY_COLUMNS))
+        line = major_units(found.line, list(columns.LINE_MONEY_COLUMNS))
         head = line.to_dicts()[0]
         render.write_json(shown.drop("currency").iter_rows(named=True), head=head)
         return

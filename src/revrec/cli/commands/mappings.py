@@ -28,8 +28,7 @@ def mapping_list(
     """List every mapping per upload type: shipped or the user's, and its attributes."""
     from revrec.services import columns, mappings
 
-    with context(cli).engine.connect() as conn:
-        rows = mappings.list_mappings(conn)
+    rows = mappings.list_mappings(context(cli))
     page = Page.of(fmt, limit, offset)
     render.listing(
         page.of_list(rows), columns.MAPPING_COLUMNS, fmt, page=page, count=lambda: len(rows)
@@ -48,8 +47,7 @@ def mapping_export(
     """Write a mapping as YAML, in the setup file's shape: `mapping import` reads it back."""
     from revrec.services import mappings
 
-    with context(cli).engine.connect() as conn:
-        text = mappings.export_mapping(conn, name, upload_type)
+    text = mappings.export_mapping(context(cli), name, upload_type)
     if output is None:
         sys.stdout.write(text)
         return
@@ -72,9 +70,7 @@ def mapping_import(
     """Create or replace a user mapping from a YAML file; a bad file changes nothing."""
     from revrec.services import mappings
 
-    ctx = context(cli)
-    with ctx.engine.begin() as conn:
-        result = mappings.import_mapping_file(conn, file, name=name, user=ctx.user, now=ctx.now)
+    result = mappings.import_mapping_file(context(cli), file, name=name)
     if fmt is Format.json:
         render.emit_json(result.as_json())
     elif not result.changed:

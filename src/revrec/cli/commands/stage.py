@@ -56,19 +56,18 @@ def stage_list(
         date_to=_day(date_to, "--to"),
     )
     page = Page.of(fmt, limit, offset)
-    with context(cli).engine.connect() as conn:
-        notes = stage.pending_notes(conn)
+    with stage.rows_of(context(cli), found, limit=page.limit, offset=page.offset) as listed:
         render.listing(
-            stage.iter_rows(conn, found, limit=page.limit, offset=page.offset),
+            listed.rows,
             columns.STAGE_ROW_COLUMNS,
             fmt,
             page=page,
-            count=lambda: stage.count_rows(conn, found),
+            count=listed.count,
             flat=_flat,
-            tail={"notes": notes},
+            tail={"notes": listed.notes},
         )
     if fmt is Format.table:
-        for note in notes:
+        for note in listed.notes:
             typer.echo(f"note: {note}")
 
 
@@ -103,8 +102,7 @@ def stage_files(
     status."""
     from revrec.services import columns, stage
 
-    with context(cli).engine.connect() as conn:
-        cards = stage.file_cards(conn, tab=tab)
+    cards = stage.file_cards(context(cli), tab=tab)
     page = Page.of(fmt, limit, offset)
     render.listing(
         page.of_list(cards), columns.FILE_CARD_COLUMNS, fmt, page=page, count=lambda: len(cards)
@@ -121,14 +119,12 @@ def stage_delete(
     from revrec.services import stage
 
     ctx = context(cli)
-    with ctx.engine.connect() as conn:
-        count = stage.check_deletable(conn, row_ids)
+    count = stage.check_deletable(ctx, row_ids)
     if not yes:
         if not options.can_ask():
             raise InputError("deleting needs confirmation: add --yes")
         typer.confirm(f"Delete {counted(count, 'stage row')}?", abort=True)
-    with ctx.engine.begin() as conn:
-        count = stage.delete_rows(conn, row_ids, user=ctx.user, now=ctx.now)
+    count = stage.delete_rows(ctx, row_ids)
     typer.echo(f"deleted {counted(count, 'stage row')}")
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from revrec.cli import render
-from revrec.cli.options import FormatOption
+from revrec.cli.options import FormatOption, new_database
 from revrec.cli.render import Format
 
 
@@ -79,7 +79,7 @@ def bench(
     if store is None:
         result = bench_service.run(lines, work, say)
     else:
-        result = bench_service.run_store(lines, work, store, say)
+        result = bench_service.run_store(new_database(store), lines, work, say)
     data = result.as_json()
     if fmt is Format.json:
         render.emit_json(data)
