@@ -322,6 +322,8 @@ def run_store(
     stages["process"] = time.perf_counter() - began
     progress("legacy export")
     _timed(stages, "legacy_export", lambda: _legacy_export(ctx, folder))
+    progress("waterfall")
+    _waterfall(ctx, stages)
     _month_end(ctx, folder, stages, progress)
     ctx.engine.dispose()
     return BenchResult(lines=n, read_csv_s=stages.pop("read_csv"), stages=stages,
@@ -334,6 +336,21 @@ def _legacy_export(ctx: Context, folder: Path) -> int:
 
     path = folder / "legacy_schedules.csv"
     return legacy_export.export(ctx, legacy_export.Request(), output=path)
+
+
+def _waterfall(ctx: Context, stages: dict[str, float]) -> None:
+    """The Revenue Waterfall of the open period over every line: `report_basis` (reading the
+    subledger and the engine run the reports share), `waterfall` (the report's frame function)
+    and `waterfall_report` (the whole service call, as `revrec report waterfall` makes it)."""
+    from revrec.engine import reports as rules  # noqa: PLC0415
+    from revrec.services import reports  # noqa: PLC0415
+    from revrec.services.book_period import book_period  # noqa: PLC0415
+
+    with ctx.engine.connect() as conn:
+        journal = book_period(conn, ctx, None)
+        data = _timed(stages, "report_basis", lambda: reports.basis(conn, journal))
+    _timed(stages, "waterfall", lambda: rules.waterfall(data))
+    _timed(stages, "waterfall_report", lambda: reports.report(ctx, "waterfall"))
 
 
 def _month_end(
