@@ -44,6 +44,7 @@ AREAS = {
         ("report", "reconcile"),
     },
     "lines": {("lines", "list"), ("lines", "show")},
+    "explain": {("explain",)},
     "exports": {("export", "schedules")},
     "audit": {("audit", "list"), ("audit", "verify")},
     "tools": {("demo",), ("bench",)},
@@ -63,6 +64,9 @@ ALLOWED = (
 def _area_commands(name):
     module = importlib.import_module(f"revrec.cli.commands.{name}")
     alone = typer.Typer()
+    # A group, as the app is: Typer runs an app of one command without a callback as that
+    # command itself (an area of one command, such as explain, would show no words).
+    alone.callback()(lambda: None)
     module.register(alone)
     return set(words_of(alone))
 

@@ -139,6 +139,7 @@ def test_every_database_command_refuses_an_unknown_book(cli, tmp_path):
         ("audit", "verify"): [],
         ("import", "events"): [upload, "--event", "milestone"],
         ("import", "transactions"): [upload, "--type", "sales_order"],
+        ("explain",): ["L1"],
         ("export", "schedules"): [],
         ("je", "approve"): [],
         ("je", "export"): [],

@@ -13,6 +13,7 @@ import typer
 
 from revrec.cli.commands import (
     audit,
+    explain,
     exports,
     imports,
     jobs,
@@ -38,6 +39,7 @@ AREAS = (
     journals,
     reports,
     lines,
+    explain,
     exports,
     audit,
     tools,

@@ -45,6 +45,40 @@ def _with_defaults(lines: pl.DataFrame) -> pl.DataFrame:
 
 def allocate(lines: pl.DataFrame) -> tuple[pl.DataFrame, list[AllocationError]]:
     """Add `allocated` (Int64 minor units) to every line; contracts in error get null."""
+    result, found = _allocated(lines)
+    return lines.with_columns(result.select("_row", "allocated").sort("_row")["allocated"]), found
+
+
+# The figures an allocation is made of (`steps`), each from its working column.
+STEPS = {
+    "allocatable": "_alloc",  # in the transaction price (not excluded, not upon_billing)
+    "residual": "_residual",  # the line of ssp_method residual
+    "transaction_price": "_tp",  # TP of the line's contract (signed)
+    "weight": "_w",  # SSP_i x 1e6: ssp_unit x quantity_micro, or amount x 1e6 (Int128)
+    "weight_total": "_wsum",  # the sum of the allocatable (non-residual) lines' weights
+    "floor": "_floor",  # floor(|TP| x weight / weight_total), relative approach
+    "remainder": "_rem",  # |TP| x weight mod weight_total: the remainder's numerator
+    "extra": "_bump",  # 1 when the line gets one of the units left over by the floors
+    "own": "_own",  # residual approach: the other lines' round_half_even(weight / 1e6)
+    "allocated": "allocated",
+}
+
+
+def steps(lines: pl.DataFrame) -> tuple[pl.DataFrame, list[AllocationError]]:
+    """The figures of each line's allocation (the columns of STEPS), in the lines' order, and
+    the contracts in error: `allocate` adds their `allocated` column, explanations show them
+    all. allocated = (floor + extra) x the sign of TP for the relative approach."""
+    result, found = _allocated(lines)
+    # A part that is absent (no residual contract, say) leaves its columns out of the result.
+    figures = [
+        (pl.col(column) if column in result.columns else pl.lit(None)).alias(name)
+        for name, column in STEPS.items()
+    ]
+    return result.select("_row", *figures).sort("_row").drop("_row"), found
+
+
+def _allocated(lines: pl.DataFrame) -> tuple[pl.DataFrame, list[AllocationError]]:
+    """Every line with its working columns (STEPS) and `_row`, its place in `lines`."""
     needed = ["contract_id", "amount", "method", "line_no", "quantity_micro", "ssp_unit",
               "exclude", "residual"]  # fmt: skip
     frame = _with_defaults(lines).select(needed).with_row_index("_row")
@@ -81,9 +115,7 @@ def allocate(lines: pl.DataFrame) -> tuple[pl.DataFrame, list[AllocationError]]:
         .group_by("contract_id", maintain_order=True)
         .agg(pl.col("_error").first())
     )
-    found = [AllocationError(c, m) for c, m in errors.iter_rows()]
-    allocated = result.sort("_row")["allocated"]
-    return lines.with_columns(allocated), found
+    return result, [AllocationError(c, m) for c, m in errors.iter_rows()]
 
 
 def _relative(frame: pl.DataFrame) -> pl.DataFrame:
@@ -115,7 +147,12 @@ def _relative(frame: pl.DataFrame) -> pl.DataFrame:
     ranked = ranked.with_columns(
         (index - pl.when(first.fill_null(value=True)).then(index).forward_fill()).alias("_rank")
     )
-    bump = (alloc & (pl.col("_rank") < pl.col("_left"))).cast(I128)
+    ranked = ranked.with_columns(
+        (alloc & (pl.col("_wsum") > 0) & (pl.col("_rank") < pl.col("_left")))
+        .cast(I128)
+        .alias("_bump")
+    )
+    bump = pl.col("_bump")
     error = (
         pl.when(pl.col("_negw"))
         .then(pl.lit("a line has a negative SSP weight: give it an SSP or exclude it"))

@@ -104,9 +104,7 @@ class Outputs:
 
 def run(inputs: Inputs) -> Outputs:
     """Allocate, schedule and post every line of the contracts in `inputs`, in every book."""
-    versions = _with_policy(inputs.lines, inputs.policies, inputs.default_policy)
-    latest = _latest(versions, inputs.billings)
-    based = methods.resolve(latest, inputs.templates)
+    versions, based = prepared(inputs)
     allocated, errors = allocate(based)
     findings = [
         pl.DataFrame(
@@ -115,9 +113,7 @@ def run(inputs: Inputs) -> Outputs:
             orient="row",
         )
     ]
-    allocated = allocated.filter(pl.col("allocated").is_not_null()).drop(
-        "method", "convention", "at"
-    )
+    allocated = _allocated(allocated)
     schedules, postings = [], []
     for book, open_period in inputs.books.select("book", "open_period").iter_rows():
         rows, found = _book_schedule(inputs, book, versions, allocated)
@@ -137,6 +133,34 @@ def run(inputs: Inputs) -> Outputs:
         journal=journal,
         cost_postings=costs,
     )
+
+
+def prepared(inputs: Inputs) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(every version with its modification policy, the newest version of each line with its
+    method before book overrides): what allocation reads (`allocation.allocate`)."""
+    versions = _with_policy(inputs.lines, inputs.policies, inputs.default_policy)
+    return versions, methods.resolve(_latest(versions, inputs.billings), inputs.templates)
+
+
+def _allocated(based: pl.DataFrame) -> pl.DataFrame:
+    """The allocated lines, without the methods allocation read (each book resolves its own)."""
+    return based.filter(pl.col("allocated").is_not_null()).drop("method", "convention", "at")
+
+
+def book_segments(inputs: Inputs, book: str) -> pl.DataFrame:
+    """Each allocated line's segments in one book (modifications.SEGMENT_SCHEMA), as `run`
+    schedules them: its newest version, or the chain of a prospective modification."""
+    versions, based = prepared(inputs)
+    allocated, _ = allocate(based)
+    return _book_segments(inputs, book, versions, _allocated(allocated))
+
+
+def _book_segments(
+    inputs: Inputs, book: str, versions: pl.DataFrame, allocated: pl.DataFrame
+) -> pl.DataFrame:
+    overrides = inputs.overrides.filter(pl.col("book") == book).select("pob_template", "method")
+    lines = methods.resolve(allocated, inputs.templates, overrides)
+    return _segments(lines, versions, inputs.stored_allocations)
 
 
 def _month_end(
@@ -255,9 +279,7 @@ def _book_schedule(
     inputs: Inputs, book: str, versions: pl.DataFrame, allocated: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Each allocated line's schedule in one book (line_id, period, amount), after actions."""
-    overrides = inputs.overrides.filter(pl.col("book") == book).select("pob_template", "method")
-    lines = methods.resolve(allocated, inputs.templates, overrides)
-    segments = _segments(lines, versions, inputs.stored_allocations)
+    segments = _book_segments(inputs, book, versions, allocated)
     ids = allocated["line_id"].implode()
     events = inputs.events.filter(pl.col("line_id").is_in(ids))
     released = pl.col("action") == "release"

@@ -73,7 +73,14 @@ def _prorate_weight(a: pl.Expr, b: pl.Expr) -> pl.Expr:
 
 def _with_curve(frame: pl.DataFrame, day: pl.Expr) -> pl.DataFrame:
     """Add `_cum` = C(day) for time-based segments (columns _s, _e, _pit, total, method,
-    convention). Staged through columns: one flat expression per step plans much faster."""
+    convention)."""
+    return _with_fraction(frame, day).drop("_num", "_den")
+
+
+def _with_fraction(frame: pl.DataFrame, day: pl.Expr) -> pl.DataFrame:
+    """`_with_curve`, keeping the fraction C(day) is made of: `_cum` = round_half_even(total x
+    _num / _den) for ratable segments. Staged through columns: one flat expression per step
+    plans much faster."""
     s, e = pl.col("_s"), pl.col("_e")
     frame = frame.with_columns(
         day.alias("_d"),
@@ -109,7 +116,7 @@ def _with_curve(frame: pl.DataFrame, day: pl.Expr) -> pl.DataFrame:
         .alias("_cum")
     )
     return frame.drop("_d", "_c", "_mf", "_ml", "_ds", "_dl", "_months", "_started", "_fc",
-                      "_lc", "_num", "_den")  # fmt: skip
+                      "_lc")  # fmt: skip
 
 
 def _fraction(frame: pl.DataFrame) -> pl.DataFrame:
@@ -337,21 +344,74 @@ def _dtype(frame: pl.DataFrame, denominator: str) -> type[pl.DataType]:
     return pl.Int64 if fits_int64(int(biggest[0] or 0), int(biggest[1] or 0)) else I128
 
 
-def _general(frame: pl.DataFrame) -> pl.DataFrame:
-    """Capped segments (after prospective modifications): the general curve, month by month."""
-    if frame.height == 0:
-        return pl.DataFrame(schema=SCHEDULE_SCHEMA)
+def _month_ends(frame: pl.DataFrame) -> pl.DataFrame:
+    """One row per prepared segment and month of its span, with the general curve at the
+    month's end (or at its cap): `_cum`, and `_num` / `_den` for ratable segments."""
     exploded = (
         _bounds(frame)
         .with_columns(pl.int_ranges("_m0", pl.col("_m1") + 1, dtype=pl.Int64).alias("period"))
         .explode("period")
     )
-    at = _capped(month_start_day(pl.col("period") + 1))
-    exploded = _with_curve(exploded, at)
+    return _with_fraction(exploded, _capped(month_start_day(pl.col("period") + 1)))
+
+
+def _month_amounts() -> pl.Expr:
+    """A month's amount: the difference of consecutive cumulative amounts of a segment."""
     previous = pl.when(pl.col("period") == pl.col("_m0")).then(0).otherwise(pl.col("_cum").shift(1))
+    return (pl.col("_cum") - previous).cast(pl.Int64)
+
+
+def _general(frame: pl.DataFrame) -> pl.DataFrame:
+    """Capped segments (after prospective modifications): the general curve, month by month."""
+    if frame.height == 0:
+        return pl.DataFrame(schema=SCHEDULE_SCHEMA)
+    exploded = _month_ends(frame)
+    return exploded.select("line_id", "period", _month_amounts().alias("amount"))
+
+
+# The unit of a ratable curve's elapsed and length: (method, convention) -> (name, parts of
+# one unit). prorate_days counts MONTH_UNITS per month, so a part month is its days' share.
+CURVE_UNITS = {
+    ("ratable_daily", None): ("days", 1),
+    ("ratable_monthly", "full_month"): ("months", 1),
+    ("ratable_monthly", "mid_month"): ("counted months", 1),
+    ("ratable_monthly", "prorate_days"): ("months", MONTH_UNITS),
+}
+CURVE_SCHEMA = {
+    "segment": pl.Int64,  # the segment's row index in the segments given
+    "line_id": pl.String,
+    "method": pl.String,  # as recognized: a segment without an end is a point in time
+    "period": pl.Int64,
+    "elapsed": I128,  # C = round_half_even(total x elapsed / length); null: a point in time
+    "length": I128,
+    "cumulative": pl.Int64,  # the segment's revenue through the period's end (or its cap)
+    "amount": pl.Int64,  # cumulative minus the previous period's
+}
+
+
+def curve(segments: pl.DataFrame) -> pl.DataFrame:
+    """Each time-based segment's cumulative curve at the end of every month it recognizes in
+    (CURVE_SCHEMA): the rule each schedule follows, with its fraction shown. Elapsed and length
+    are in CURVE_UNITS of the segment's method and convention. Per segment, the amounts are
+    what `time_based` schedules for it."""
+    indexed = segments.with_row_index("segment").cast({"segment": pl.Int64})
+    frame = _prepare(indexed.filter(pl.col("method").is_in(TIME_METHODS)))
+    live = pl.col("_cap").is_null() | (pl.col("_first") < pl.col("_cap"))
+    frame = frame.filter(live & (pl.col("_last") >= pl.col("_first")))
+    if frame.height == 0:
+        return pl.DataFrame(schema=CURVE_SCHEMA)
+    exploded = _month_ends(frame)
+    ratable = pl.col("method") != "point_in_time"
     return exploded.select(
-        "line_id", "period", (pl.col("_cum") - previous).cast(pl.Int64).alias("amount")
-    )
+        "segment",
+        "line_id",
+        "method",
+        "period",
+        pl.when(ratable).then(pl.col("_num")).cast(I128).alias("elapsed"),
+        pl.when(ratable).then(pl.col("_den")).cast(I128).alias("length"),
+        pl.col("_cum").alias("cumulative"),
+        _month_amounts().alias("amount"),
+    ).cast(CURVE_SCHEMA)  # type: ignore[arg-type]
 
 
 def upon_billing(billings: pl.DataFrame) -> pl.DataFrame:
@@ -377,6 +437,37 @@ def event_based(
     running percent (an incremental percent adds, a cumulative percent sets) or the running
     quantity over the line's quantity. A line whose events mix percents and quantities is an error.
     """
+    frame, errors = _released(lines, events)
+    last_of_month = (pl.col("_k") != pl.col("_k").shift(-1)) | (
+        pl.col("period") != pl.col("period").shift(-1)
+    )
+    monthly = frame.filter(last_of_month.fill_null(value=True))
+    first_of_line = pl.col("_k") != pl.col("_k").shift(1)
+    previous = (
+        pl.when(first_of_line.fill_null(value=True)).then(0).otherwise(pl.col("_cum").shift(1))
+    )
+    result = monthly.select("line_id", "period", (pl.col("_cum") - previous).alias("amount"))
+    return result, errors
+
+
+def releases(lines: pl.DataFrame, events: pl.DataFrame) -> tuple[pl.DataFrame, list[ScheduleError]]:
+    """Each release of the lines (as `event_based` reads them), in order, with what its line
+    has released after it: line_id, event_date, seq, kind, value_micro, period, released (the
+    running percent x 1e6, or quantity x 1e6, capped to 0..`of`), of (100 x 1e6, or the line's
+    quantity x 1e6) and cumulative = round_half_even(total x released / of)."""
+    frame, errors = _released(lines, events)
+    return frame.select(
+        "line_id", "event_date", "seq", "kind", "value_micro", "period",
+        pl.col("_num").alias("released"), pl.col("_den").alias("of"),
+        pl.col("_cum").alias("cumulative"),
+    ), errors  # fmt: skip
+
+
+def _released(
+    lines: pl.DataFrame, events: pl.DataFrame
+) -> tuple[pl.DataFrame, list[ScheduleError]]:
+    """The events joined to their lines in order (_k, event_date, seq), each with the running
+    release `_num` / `_den` and the cumulative revenue `_cum`; lines mixing kinds apart."""
     if "quantity_micro" not in lines.columns:
         lines = lines.with_columns(pl.lit(MICRO, dtype=pl.Int64).alias("quantity_micro"))
     keyed = lines.select("line_id", "total", "quantity_micro").with_row_index("_k")
@@ -399,21 +490,17 @@ def event_based(
     frame = frame.with_columns(starts.fill_null(value=True).cum_sum().alias("_run_id"))
     frame = frame.with_columns(pl.col("value_micro").cum_sum().over("_run_id").alias("_run"))
     den = pl.when(pl.col("_qty")).then(pl.col("quantity_micro")).otherwise(100 * MICRO)
-    num = pl.min_horizontal(pl.max_horizontal(pl.col("_run"), 0), den)
+    frame = frame.with_columns(
+        pl.min_horizontal(pl.max_horizontal(pl.col("_run"), 0), den).alias("_num"),
+        den.alias("_den"),
+    )
     frame = frame.with_columns(
         month_of_day(pl.col("event_date").cast(pl.Int64)).alias("period"),
-        div_half_even(pl.col("total").cast(I128) * num, den).cast(pl.Int64).alias("_cum"),
+        div_half_even(pl.col("total").cast(I128) * pl.col("_num"), pl.col("_den"))
+        .cast(pl.Int64)
+        .alias("_cum"),
     )
-    last_of_month = (pl.col("_k") != pl.col("_k").shift(-1)) | (
-        pl.col("period") != pl.col("period").shift(-1)
-    )
-    monthly = frame.filter(last_of_month.fill_null(value=True))
-    first_of_line = pl.col("_k") != pl.col("_k").shift(1)
-    previous = (
-        pl.when(first_of_line.fill_null(value=True)).then(0).otherwise(pl.col("_cum").shift(1))
-    )
-    result = monthly.select("line_id", "period", (pl.col("_cum") - previous).alias("amount"))
-    return result, errors
+    return frame, errors
 
 
 def schedule(

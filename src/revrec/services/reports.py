@@ -117,7 +117,7 @@ def basis(conn: sa.Connection, journal: Journal, filters: Filters = Filters()) -
     versions = history.versions_through(conn, through).join(
         facts.select("contract_id").unique(), on="contract_id", how="semi"
     )
-    outputs = engine.run(_inputs(conn, journal, versions))
+    outputs = engine.run(inputs_at(conn, journal, versions))
     newest = versions.sort("line_id", "version").group_by("line_id").last()
     lines = (
         newest.join(outputs.allocations, on=["line_id", "version"], how="inner")
@@ -140,7 +140,7 @@ def basis(conn: sa.Connection, journal: Journal, filters: Filters = Filters()) -
     )
 
 
-def _inputs(conn: sa.Connection, journal: Journal, versions: pl.DataFrame) -> engine.Inputs:
+def inputs_at(conn: sa.Connection, journal: Journal, versions: pl.DataFrame) -> engine.Inputs:
     """The engine's Inputs as of the period's end: the book alone, its period open."""
     through = journal.period
     book = next(b for b in setup_rules.books(conn) if b["book"] == journal.book)

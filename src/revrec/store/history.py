@@ -8,6 +8,8 @@ Frames out, no calculation.
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 import sqlalchemy as sa
 
@@ -115,3 +117,47 @@ def cost_postings_before(conn: sa.Connection, book: str, before: str) -> pl.Data
     schema = {"book": pl.String, "cost_id": pl.String, "period": pl.String, "kind": pl.String,
               "amount": pl.Int64}  # fmt: skip
     return read_frame(conn, query, schema)
+
+
+def _of_contract(line_id: sa.Column[Any], contract: str) -> sa.ColumnElement[bool]:
+    lv = t.line_versions
+    return line_id.in_(sa.select(lv.c.line_id).where(lv.c.contract_id == contract))
+
+
+def contract_version_periods(conn: sa.Connection, contract: str, through: str) -> pl.DataFrame:
+    """line_id, version, period ('YYYY-MM'): when each version of the contract's lines
+    processed through the period was processed."""
+    lv = t.line_versions
+    query = sa.select(lv.c.line_id, lv.c.version, lv.c.period).where(
+        (lv.c.contract_id == contract) & (lv.c.period <= through)
+    )
+    schema = {"line_id": pl.String, "version": pl.Int64, "period": pl.String}
+    return read_frame(conn, query, schema)
+
+
+def contract_events(conn: sa.Connection, contract: str, through: str) -> pl.DataFrame:
+    """line_id, event_date, seq, action, kind, value_micro, event_name, period of the events
+    of the contract's lines processed through the period."""
+    e = t.events
+    query = sa.select(
+        e.c.line_id, e.c.event_date, e.c.seq, e.c.action, e.c.kind, e.c.value_micro,
+        e.c.event_name, e.c.period,
+    ).where(_of_contract(e.c.line_id, contract) & (e.c.period <= through))  # fmt: skip
+    schema = {"line_id": pl.String, "event_date": pl.Date, "seq": pl.Int64, "action": pl.String,
+              "kind": pl.String, "value_micro": pl.Int64, "event_name": pl.String,
+              "period": pl.String}  # fmt: skip
+    return read_frame(conn, query, schema).cast(schema)  # type: ignore[arg-type]
+
+
+def contract_billings(conn: sa.Connection, contract: str, through: str) -> pl.DataFrame:
+    """line_id, doc_type, doc_number, doc_line_id, doc_date, period, amount of the billings of
+    the contract's lines processed through the period."""
+    b = t.billings
+    query = sa.select(
+        b.c.line_id, b.c.doc_type, b.c.doc_number, b.c.doc_line_id, b.c.doc_date, b.c.period,
+        b.c.amount,
+    ).where(_of_contract(b.c.line_id, contract) & (b.c.period <= through))  # fmt: skip
+    schema = {"line_id": pl.String, "doc_type": pl.String, "doc_number": pl.String,
+              "doc_line_id": pl.String, "doc_date": pl.Date, "period": pl.String,
+              "amount": pl.Int64}  # fmt: skip
+    return read_frame(conn, query, schema).cast(schema)  # type: ignore[arg-type]
