@@ -180,6 +180,24 @@ def to_billings(
     return good, errors
 
 
+def recognition(good: pl.DataFrame, templates: pl.DataFrame) -> pl.DataFrame:
+    """Good billings (`to_billings`' rows) with the method, convention and at that recognize a
+    billing-driven line under `templates`, as `to_billings` gives them (SPEC §3)."""
+    frame, _ = with_templates(good, templates)
+    frame = _with_method(
+        frame.with_columns(
+            pl.col("schedule_type").alias("_schedule_type"),
+            pl.col("start").alias("_start"),
+            pl.col("end").alias("_end"),
+        )
+    )
+    return frame.with_columns(
+        pl.col("_how_method").alias("method"),
+        pl.col("_how_convention").alias("convention"),
+        pl.col("_how_at").alias("at"),
+    ).select(good.columns)
+
+
 def _with_method(frame: pl.DataFrame) -> pl.DataFrame:
     """How a billing-driven line is recognized (SPEC §3): its template, else its schedule_type;
     with no service end (or an empty range), whole on its start, whatever either says."""

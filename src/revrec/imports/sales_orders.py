@@ -31,7 +31,10 @@ from revrec.vocab import POLICIES, SSP_METHODS
 
 RATABLE = ("ratable_daily", "ratable_monthly")  # methods that need a service period
 
-__all__ = ["ERROR_SCHEMA", "FIRST_DATA_LINE", "POLICIES", "SSP_METHODS", "to_lines"]
+__all__ = [
+    "ERROR_SCHEMA", "FIRST_DATA_LINE", "POLICIES", "RATABLE", "SSP_METHODS", "recognition",
+    "to_lines",
+]  # fmt: skip
 
 ATTRIBUTES = KNOWN["sales_order"]
 UNKNOWN_CURRENCY = "': expected an ISO 4217 code such as USD"
@@ -170,6 +173,17 @@ def to_lines(
         *(c for c in free if c not in _OUTPUT),
     )
     return good, errors
+
+
+def recognition(good: pl.DataFrame, templates: pl.DataFrame) -> pl.DataFrame:
+    """Good lines (`to_lines`' rows) with the method, convention and at of their POB template
+    in `templates` (null for a template it does not have)."""
+    frame, _ = with_templates(good, templates)
+    return frame.with_columns(
+        pl.col("_method").alias("method"),
+        pl.col("_convention").alias("convention"),
+        pl.col("_at").alias("at"),
+    ).select(good.columns)
 
 
 _OUTPUT = frozenset((

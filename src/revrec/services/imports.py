@@ -167,6 +167,8 @@ def _stage_file(
     summary.file_id = file_id
     stage = _stage_frame(conn, raw, good, errors, upload_type, upload_names, file_id)
     payloads.write(conn, file_id, raw)
+    # The typed good rows too: processing reads them rather than validating the text again.
+    payloads.write_values(conn, file_id, good)
     store.add_rows(conn, stage)
     counts = dict(stage.group_by("status").len().iter_rows())
     summary.future = counts.get("future", 0)

@@ -1,5 +1,6 @@
 """The stage rows a job takes, and what became of them: pending rows in processing order with
-their uploaded values, and their outcomes (processed, duplicate, error with messages) written back.
+their uploaded values (as text, and typed as the import validated them), and their outcomes
+(processed, duplicate, error with messages) written back.
 """
 
 from __future__ import annotations
@@ -50,6 +51,18 @@ def values(conn: sa.Connection, rows: pl.DataFrame) -> pl.DataFrame:
         return pl.DataFrame({"line": pl.Series([], dtype=pl.Int64)})
     found = payloads.of_rows(conn, rows)
     return found.select(pl.col("row_id").alias("line"), pl.all().exclude("row_id"))
+
+
+def typed_values(conn: sa.Connection, rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(typed, untyped) of these staged rows: the typed values the import kept of those that
+    have them (the validators' columns, with `line` = the stage row id, in the rows' order),
+    and the rows (as given) that have none: staged before the import kept them."""
+    if rows.height == 0:
+        return pl.DataFrame({"line": pl.Series([], dtype=pl.Int64)}), rows
+    found = payloads.values_of_rows(conn, rows)
+    typed = found.select(pl.col("row_id").alias("line"), pl.all().exclude("row_id"))
+    untyped = rows.filter(~pl.col("row_id").is_in(found["row_id"].implode()))
+    return typed, untyped
 
 
 def mark(conn: sa.Connection, status: str, messages: str, ids: pl.Series) -> None:

@@ -159,6 +159,17 @@ stage_payloads = sa.Table(
     sa.Column("payload", sa.LargeBinary, nullable=False),
 )
 
+# What the import's validators made of each good row of a file (amounts in minor units, dates,
+# flags, resolved templates), per file in chunks of Arrow IPC (zstd): the columns the validators
+# return, `line` the file line. Processing reads these rather than validating the text again.
+stage_values = sa.Table(
+    "stage_values",
+    metadata,
+    sa.Column("file_id", sa.Integer, sa.ForeignKey("files.file_id"), primary_key=True),
+    sa.Column("chunk", sa.Integer, primary_key=True),
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+)
+
 contracts = sa.Table(
     "contracts",
     metadata,

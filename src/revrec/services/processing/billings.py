@@ -7,6 +7,8 @@ rows before them: the engine's `billing_rules.judge` replays them in processing 
 
 from __future__ import annotations
 
+import functools
+
 import polars as pl
 import sqlalchemy as sa
 
@@ -14,7 +16,13 @@ from revrec.engine import billing_rules
 from revrec.imports import billings as billing_import
 from revrec.services.mappings import get_mapping
 from revrec.services.processing.outcome import Outcome
-from revrec.services.processing.staged import accounting_period, content_hash, given
+from revrec.services.processing.staged import (
+    Stale,
+    accounting_period,
+    content_hash,
+    given,
+    validated,
+)
 from revrec.store import batches
 from revrec.store import billings as billing_store
 from revrec.store import lines as line_store
@@ -72,7 +80,7 @@ def apply(
     replayed = good.filter(~alone)
     if replayed.height:
         accepted = pl.concat(
-            [accepted, _replay(conn, replayed, accepted, outcome)], how="vertical_relaxed"
+            [accepted, _replay(conn, replayed, accepted, outcome, rows)], how="vertical_relaxed"
         )
     if accepted.height:
         billing_store.add(conn, _records(conn, accepted, templates))
@@ -82,23 +90,46 @@ def _validated(
     conn: sa.Connection, rows: pl.DataFrame, templates: pl.DataFrame, outcome: Outcome
 ) -> pl.DataFrame:
     """The rows that pass the import's checks under their file's mapping, with content_hash,
-    amount_text (as uploaded, for messages) and _order (the place in processing order)."""
+    amount_text (as uploaded, for messages; null for a row taken typed: `_amount_texts`) and
+    _order (the place in processing order)."""
     parts = []
     for name in rows["mapping"].unique(maintain_order=True).to_list():
-        raw = batches.values(conn, rows.filter(pl.col("mapping") == name))
-        found, errors = billing_import.to_billings(
-            raw, templates, get_mapping(conn, name, "billing")
+        found, errors = validated(
+            conn,
+            rows.filter(pl.col("mapping") == name),
+            functools.partial(_from_text, conn, name, templates),
+            stale=_template_gone(templates),
+            keyed=True,
         )
         outcome.fail_all(errors)
-        parts.append(
-            content_hash(found, "billing").join(
-                raw.select("line", pl.col("amount").alias("amount_text")), on="line"
-            )
-        )
+        parts.append(content_hash(billing_import.recognition(found, templates), "billing"))
     good = pl.concat(parts, how="diagonal_relaxed")
+    if "amount_text" not in good.columns:  # every row taken typed
+        good = good.with_columns(pl.lit(None, dtype=pl.String).alias("amount_text"))
     # Stage row ids follow the processing order (accounting date, file, line).
     order = rows.select(pl.col("row_id").alias("line")).with_row_index("_order")
     return good.join(order, on="line")
+
+
+def _from_text(
+    conn: sa.Connection, mapping: str, templates: pl.DataFrame, raw: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The import's checks of these rows' text under their mapping, with amount_text."""
+    found, errors = billing_import.to_billings(
+        raw, templates, get_mapping(conn, mapping, "billing")
+    )
+    return found.join(raw.select("line", pl.col("amount").alias("amount_text")), on="line"), errors
+
+
+def _template_gone(templates: pl.DataFrame) -> Stale:
+    """The typed rows to validate again from their text: their POB template is gone."""
+    known = templates["pob_template"].implode()
+
+    def stale(typed: pl.DataFrame) -> pl.Series:
+        gone = given("pob_template") & ~pl.col("pob_template").is_in(known)
+        return typed.select(gone.fill_null(value=True).alias("_gone"))["_gone"]
+
+    return stale
 
 
 def _same_owner(conn: sa.Connection, good: pl.DataFrame, outcome: Outcome) -> pl.DataFrame:
@@ -173,10 +204,15 @@ def _errors(rows: pl.DataFrame, column: str, message: str) -> pl.DataFrame:
 
 
 def _replay(
-    conn: sa.Connection, rows: pl.DataFrame, alone: pl.DataFrame, outcome: Outcome
+    conn: sa.Connection,
+    rows: pl.DataFrame,
+    alone: pl.DataFrame,
+    outcome: Outcome,
+    staged: pl.DataFrame,
 ) -> pl.DataFrame:
     """Reversals and repeated doc_line_ids judged in processing order by the engine, with the
-    rows accepted as a column (`alone`) that they refer to joining at their place."""
+    rows accepted as a column (`alone`) that they refer to joining at their place. staged: the
+    batch's stage rows (their amounts as uploaded are read for the messages that show them)."""
     refs = [r for r in rows["ref_doc_line_id"].to_list() if r]
     known = billing_store.documents(conn, {*rows["doc_line_id"].to_list(), *refs})
     so_lines = rows.filter(given("so_line_id"))["so_line_id"].unique().to_list()
@@ -197,15 +233,39 @@ def _replay(
     )
     by_row = {r["line"]: r for _, settled, r in steps if not settled}
     accepted = []
-    for verdict in billing_rules.judge(ledger, [(settled, r) for _, settled, r in steps]):
+    judged = billing_rules.judge(ledger, [(settled, r) for _, settled, r in steps])
+    texts = _amount_texts(conn, staged, by_row, judged)
+    for verdict in judged:
         if verdict.status == "duplicate":
             outcome.duplicate(verdict.row_id)
         elif verdict.status == "error":
-            outcome.fail(verdict.row_id, verdict.column, verdict.value, verdict.message)
+            value = texts.get(verdict.row_id, verdict.value)
+            outcome.fail(verdict.row_id, verdict.column, value, verdict.message)
         else:
             outcome.ok(verdict.row_id)
             accepted.append(_record(by_row[verdict.row_id], verdict))
     return pl.DataFrame(accepted, schema=RECORD)
+
+
+def _amount_texts(
+    conn: sa.Connection,
+    staged: pl.DataFrame,
+    by_row: dict[int, dict[str, object]],
+    judged: list[billing_rules.Verdict],
+) -> dict[int, object]:
+    """row id -> the amount as uploaded, of the rows taken typed whose error shows their amount
+    (only those read their text)."""
+    wanted = [
+        v.row_id
+        for v in judged
+        if v.status == "error"
+        and v.column == "amount"
+        and by_row[v.row_id].get("amount_text") is None
+    ]
+    if not wanted:
+        return {}
+    found = batches.values(conn, staged.filter(pl.col("row_id").is_in(wanted)))
+    return dict(found.select("line", "amount").iter_rows())
 
 
 def _record(row: dict[str, object], verdict: billing_rules.Verdict) -> dict[str, object]:

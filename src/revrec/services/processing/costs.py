@@ -9,9 +9,8 @@ import sqlalchemy as sa
 from revrec.engine.verdicts import verdicts
 from revrec.imports import costs as cost_import
 from revrec.services.processing.outcome import Outcome
-from revrec.services.processing.staged import accounting_period, content_hash, given
+from revrec.services.processing.staged import accounting_period, content_hash, given, validated
 from revrec.services.processing.verdicts import report, why
-from revrec.store import batches
 from revrec.store import costs as cost_store
 from revrec.store import lines as line_store
 
@@ -26,7 +25,7 @@ STORED = (
 def apply(conn: sa.Connection, rows: pl.DataFrame, open_name: str, outcome: Outcome) -> None:
     if rows.height == 0:
         return
-    good, errors = cost_import.to_costs(batches.values(conn, rows))
+    good, errors = validated(conn, rows, cost_import.to_costs, keyed=True)
     outcome.fail_all(errors)
     if good.height == 0:
         return

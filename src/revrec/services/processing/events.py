@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import polars as pl
 import sqlalchemy as sa
 
@@ -13,6 +15,7 @@ from revrec.services.processing.staged import (
     held_by_journal,
     settle_repeats,
     split_repeats,
+    validated,
     write_outcome,
 )
 from revrec.services.processing.verdicts import report, why
@@ -41,8 +44,13 @@ def event_import_job(conn: sa.Connection) -> JobResult:
     outcome = Outcome()
     open_name = open_period(conn)
     for event_name in rows["event_name"].fill_null("").unique(maintain_order=True).to_list():
-        part = batches.values(conn, rows.filter(pl.col("event_name").fill_null("") == event_name))
-        good, errors = event_import.to_events(part, event_name)
+        good, errors = validated(
+            conn,
+            rows.filter(pl.col("event_name").fill_null("") == event_name),
+            functools.partial(event_import.to_events, event_name=event_name),
+            keyed=True,
+            from_line=("seq",),
+        )
         outcome.fail_all(errors)
         if good.height:
             _apply(conn, accounting_period(good, "event_date", open_name), event_name, outcome)

@@ -3,16 +3,19 @@ a new line, a modification (a new version), a duplicate, or an error row."""
 
 from __future__ import annotations
 
+import functools
+
 import polars as pl
 import sqlalchemy as sa
 
 from revrec.engine import ssp
 from revrec.engine.verdicts import versions
 from revrec.imports import sales_orders
+from revrec.imports.templates import with_templates
 from revrec.services.processing.outcome import Outcome
-from revrec.services.processing.staged import accounting_period, content_hash
-from revrec.store import batches, rules
+from revrec.services.processing.staged import Stale, accounting_period, content_hash, validated
 from revrec.store import lines as line_store
+from revrec.store import rules
 
 
 def apply(
@@ -24,8 +27,15 @@ def apply(
 ) -> None:
     if rows.height == 0:
         return
-    good, errors = sales_orders.to_lines(batches.values(conn, rows), templates, one_file=False)
+    good, errors = validated(
+        conn,
+        rows,
+        functools.partial(sales_orders.to_lines, templates=templates, one_file=False),
+        stale=_stale(templates),
+        from_line=("line_no",),
+    )
     outcome.fail_all(errors)
+    good = sales_orders.recognition(good, templates)
     if good.height == 0:
         return
     good = good.with_columns(pl.coalesce("modification_date", "order_day").alias("effective_date"))
@@ -65,3 +75,19 @@ def apply(
         )
         line_store.add_versions(conn, frame)
         line_store.mark_touched(conn, frame.select("line_id", "contract_id").unique())
+
+
+def _stale(templates: pl.DataFrame) -> Stale:
+    """The typed lines to validate again from their text: their POB template is gone, or now
+    recognizes over the service period while it did not at the import (the line needs both
+    service dates then). The others take their template's method as it is now."""
+    ratable = pl.col("method").is_in(sales_orders.RATABLE)
+
+    def stale(typed: pl.DataFrame) -> pl.Series:
+        now, _ = with_templates(typed.select("pob_template", "method"), templates)
+        ratable_now = pl.col("_method").is_in(sales_orders.RATABLE) & ~ratable
+        return now.select((pl.col("_method").is_null() | ratable_now).fill_null(value=True))[
+            "_method"
+        ]
+
+    return stale

@@ -4,11 +4,12 @@ and the outcome of a batch written back to the stage area."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 
 import polars as pl
 import sqlalchemy as sa
 
-from revrec.imports.checks import stable_hash
+from revrec.imports.checks import ERROR_SCHEMA, stable_hash
 from revrec.services.processing.outcome import DUPLICATE, JobResult, Outcome, message
 from revrec.store import batches, rules
 from revrec.store import journals as journal_store
@@ -43,6 +44,51 @@ MEANING = {
         "amortization", "amortization_months", "expense_immediately",
     ),
 }  # fmt: skip
+
+
+Validate = Callable[[pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]]
+Stale = Callable[[pl.DataFrame], pl.Series]
+
+
+def validated(
+    conn: sa.Connection,
+    rows: pl.DataFrame,
+    validate: Validate,
+    *,
+    stale: Stale | None = None,
+    keyed: bool = False,
+    from_line: Sequence[str] = (),
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(good rows, row errors) of a part of a batch (`batches.pending` rows), as `validate` on
+    their text would give them, `line` the stage row id, in its order.
+
+    The import validated the rows and kept its good rows typed: they are taken as they are
+    (the `from_line` columns, which the validator derives from `line`, become the stage row
+    id too). The others are validated again from their text, as the import did: rows staged
+    before the import kept typed values, rows that `stale` finds (their typed values depend on
+    what the store has changed since the import: a POB template), and, when `keyed`, the rows
+    of a key given more than once in the part, whose content the validator compares as text.
+    """
+    typed, untyped = batches.typed_values(conn, rows)
+    again = untyped["row_id"]
+    if keyed:
+        again = pl.concat([again, rows.filter(pl.col("key").is_duplicated())["row_id"]])
+    redo = typed["line"].is_in(again.implode())
+    if stale is not None and typed.height:
+        redo = redo | stale(typed)
+    kept = typed.filter(~redo).with_columns(
+        *(pl.col("line").alias(name) for name in from_line),
+        # Not a repeat of a row of its part: the key is once in it, or a version (a sales order).
+        *([pl.lit(value=False).alias("duplicate")] if "duplicate" in typed.columns else []),
+    )
+    again = pl.concat([again, typed.filter(redo)["line"]])
+    if again.is_empty():
+        return kept.sort("line"), pl.DataFrame(schema=ERROR_SCHEMA)
+    text_rows = rows.filter(pl.col("row_id").is_in(again.implode()))
+    good, errors = validate(batches.values(conn, text_rows))
+    if kept.height == 0:
+        return good, errors
+    return pl.concat([kept, good], how="diagonal_relaxed").sort("line"), errors
 
 
 def content_hash(good: pl.DataFrame, upload_type: str) -> pl.DataFrame:
