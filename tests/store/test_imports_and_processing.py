@@ -167,7 +167,7 @@ def test_a_future_row_waits_until_its_period_opens(cli, tmp_path):
     engine = db.engine(cli.url)
     opened = open_next_period(Context(engine, "test", datetime(2024, 4, 1, tzinfo=UTC)))
     assert opened == "2024-04"
-    run(engine, user="test", now=datetime(2024, 4, 2, tzinfo=UTC))
+    run(Context(engine, "test", datetime(2024, 4, 2, tzinfo=UTC)))
     engine.dispose()
     # 3,000.00 over April..June (91 days); April has 30: 3,000.00 x 30 / 91 = 989.01.
     assert postings(cli.url) == {("L1", "2024-04"): 98_901}
@@ -276,13 +276,13 @@ def test_a_crash_mid_run_leaves_the_store_as_before_and_a_rerun_finishes(
     monkeypatch.setattr(costs, "apply", crash)
     engine = db.engine(cli.url)
     with pytest.raises(RuntimeError, match="power cut"):
-        run(engine, user="test", now=datetime(2024, 3, 5, tzinfo=UTC), only="transaction_import")
+        run(Context(engine, "test", datetime(2024, 3, 5, tzinfo=UTC)), only="transaction_import")
     assert query(cli.url, "select count(*) from line_versions") == [(0,)]
     assert query(cli.url, "select count(*) from billings") == [(0,)]
     assert {s for s, _ in statuses(cli.url).values()} == {"pending"}
     monkeypatch.undo()
     cli("jobs", "enable", "transaction_import")
-    run(engine, user="test", now=datetime(2024, 3, 5, tzinfo=UTC))
+    run(Context(engine, "test", datetime(2024, 3, 5, tzinfo=UTC)))
     engine.dispose()
     assert query(cli.url, "select count(*) from billings") == [(1,)]
     assert postings(cli.url) == {("L1", "2024-03"): 31_085}

@@ -318,7 +318,7 @@ def run_store(
         raise RuntimeError(msg)
     progress("processing")
     began = time.perf_counter()
-    process.run(ctx.engine, user=ctx.user, now=ctx.now)
+    process.run(ctx)
     stages["process"] = time.perf_counter() - began
     progress("legacy export")
     _timed(stages, "legacy_export", lambda: _legacy_export(ctx, folder))

@@ -130,5 +130,5 @@ def close(ctx: Context, *, acknowledge_errors: bool = False) -> Closed:
             period=found.period,
         )
     result = Closed(found.period, opened, found.books)
-    result.jobs = runner.run(ctx.engine, user=ctx.user, now=ctx.now)
+    result.jobs = runner.run(ctx)
     return result

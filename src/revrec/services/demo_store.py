@@ -50,4 +50,4 @@ def load_demo(ctx: Context) -> None:
                 now=ctx.now,
                 event_name=event,
             )
-        process.run(ctx.engine, user=ctx.user, now=ctx.now)
+        process.run(ctx)

@@ -108,7 +108,7 @@ def import_and_process(
     if summary.unchanged and not _waiting(ctx, summary):
         return summary
     again = summary.unchanged  # imported before (by a run that stopped, say), rows waiting
-    runs = process.run(ctx.engine, user=ctx.user, now=ctx.now)
+    runs = process.run(ctx)
     with ctx.engine.connect() as conn:
         file_outcome(conn, summary)
         if again:  # the file's rows as they stand now, and why (decision 51)
@@ -140,12 +140,12 @@ def check_job(name: str) -> None:
 def run_job(ctx: Context, name: str) -> list[JobResult]:
     """Run one job now, active or not, in a transaction of its own."""
     check_job(name)
-    return process.run(ctx.engine, user=ctx.user, now=ctx.now, only=name)
+    return process.run(ctx, only=name)
 
 
 def run_active_jobs(ctx: Context) -> list[JobResult]:
     """Run the active jobs once, in their order, each in a transaction of its own."""
-    return process.run(ctx.engine, user=ctx.user, now=ctx.now)
+    return process.run(ctx)
 
 
 __all__ = [

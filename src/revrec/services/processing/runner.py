@@ -9,6 +9,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from revrec.services.context import Context
 from revrec.services.processing.events import event_import_job
 from revrec.services.processing.outcome import JobResult
 from revrec.services.processing.revenue import revenue_process
@@ -31,11 +32,10 @@ _JOBS: dict[str, Callable[[sa.Connection], JobResult]] = {
 }
 
 
-def run(
-    conn_factory: sa.Engine, *, user: str, now: datetime, only: str | None = None
-) -> list[JobResult]:
+def run(ctx: Context, *, only: str | None = None) -> list[JobResult]:
     """Run the active jobs once (or only the named one, active or not), each in a transaction
-    of its own from `conn_factory`."""
+    of its own, with the Context's user and `now`."""
+    conn_factory, user, now = ctx.engine, ctx.user, ctx.now
     results = []
     for job in JOB_ORDER:
         if only is not None and job != only:
