@@ -148,6 +148,12 @@ def test_the_reports_of_january(cli, tmp_path):
         ("GLOBEX", "EUR", "100.00", "500.00"),
         ("HOOLI", "USD", "10.00", "110.00"),
     ]
+    one = _report(cli, "liability", "--contract", "C3")  # reads contract C3 alone
+    assert _rows(one, "contract_id", "closing_balance", "scheduled") == [("C3", "190.00", "110.00")]
+    assert _rows(_report(cli, "rollforward", "--contract", "C2"), "currency", "asset_closing") == [
+        ("EUR", "100.00")
+    ]
+    assert _rows(_report(cli, "waterfall", "--contract", "NONE"), "so_line_id") == []
     only = _report(cli, "insight", "--currency", "EUR")
     assert _rows(only, "contract_id") == [("C2",)]
     assert _rows(_report(cli, "waterfall", "--customer", "HOOLI"), "so_line_id") == [("L4",)]

@@ -26,6 +26,7 @@ from revrec.services.book_period import Journal, book_period
 from revrec.services.context import Context
 from revrec.services.subledger import WAITING
 from revrec.store import history
+from revrec.store import lines as lines_store
 from revrec.store import stage as stage_store
 from revrec.store import subledger as line_store
 
@@ -66,7 +67,9 @@ def _load(conn: sa.Connection, journal: Journal, line_id: str) -> tuple[Inputs, 
     """The line's contract as of the period's end: the engine's inputs and the records."""
     through = journal.period
     posted = line_store.line_postings(conn, journal.book, line_id)
-    versions = history.versions_through(conn, through)
+    owner = lines_store.contracts_of(conn, [line_id]).get(line_id)
+    scope = [] if owner is None else [owner]  # the line's contract alone is read
+    versions = history.versions_through(conn, through, scope)
     own = versions.filter(pl.col("line_id") == line_id)
     if own.height == 0:
         raise InputError(
@@ -82,7 +85,7 @@ def _load(conn: sa.Connection, journal: Journal, line_id: str) -> tuple[Inputs, 
         billings=history.contract_billings(conn, contract, through).with_columns(indexed),
         posted=posted.filter(pl.col("period") <= through).select(indexed, "amount"),
     )
-    return reports.inputs_at(conn, journal, versions), records
+    return reports.inputs_at(conn, journal, versions, [contract]), records
 
 
 def document(found: rules.Explanation) -> dict[str, Any]:

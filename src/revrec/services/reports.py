@@ -113,11 +113,12 @@ def _compute(name: str, data: rules.Basis, *, by: str, periods: int) -> pl.DataF
 def basis(conn: sa.Connection, journal: Journal, filters: Filters = Filters()) -> rules.Basis:
     """Every report's Basis: the lines as of the period's end in the book, one engine run."""
     through = journal.period
-    facts = _filtered(history.line_facts(conn, through), filters)
-    versions = history.versions_through(conn, through).join(
+    scope = None if filters.contract is None else [filters.contract]  # read one contract only
+    facts = _filtered(history.line_facts(conn, through, scope), filters)
+    versions = history.versions_through(conn, through, scope).join(
         facts.select("contract_id").unique(), on="contract_id", how="semi"
     )
-    outputs = engine.run(inputs_at(conn, journal, versions))
+    outputs = engine.run(inputs_at(conn, journal, versions, scope))
     newest = versions.sort("line_id", "version").group_by("line_id").last()
     lines = (
         newest.join(outputs.allocations, on=["line_id", "version"], how="inner")
@@ -130,18 +131,25 @@ def basis(conn: sa.Connection, journal: Journal, filters: Filters = Filters()) -
         )
     )
     book = pl.col("book") == journal.book
-    posted = pl.concat([_posted(conn, journal), outputs.postings.filter(book).drop("book")])
+    before = history.postings_through(conn, journal.book, _before(through), scope)
+    posted = pl.concat([_movements(before), outputs.postings.filter(book).drop("book")])
     return rules.basis(
         parse_period(through),
         lines,
         outputs.schedules.filter(book).drop("book"),
         posted,
-        _movements(history.billings_through(conn, through)),
+        _movements(history.billings_through(conn, through, scope)),
     )
 
 
-def inputs_at(conn: sa.Connection, journal: Journal, versions: pl.DataFrame) -> engine.Inputs:
-    """The engine's Inputs as of the period's end: the book alone, its period open."""
+def inputs_at(
+    conn: sa.Connection,
+    journal: Journal,
+    versions: pl.DataFrame,
+    scope: history.Contracts = None,
+) -> engine.Inputs:
+    """The engine's Inputs as of the period's end: the book alone, its period open; the rows
+    of `versions`' lines, read for the `scope` contracts only when it names them."""
     through = journal.period
     book = next(b for b in setup_rules.books(conn) if b["book"] == journal.book)
     ids = versions["line_id"].unique().implode()
@@ -151,22 +159,19 @@ def inputs_at(conn: sa.Connection, journal: Journal, versions: pl.DataFrame) -> 
         conn,
         [{**book, "open_period": through}],
         versions=versions,
-        billings=history.billings_through(conn, through).filter(keep),
-        events=history.events_through(conn, through).filter(keep),
-        stored_allocations=history.allocations(conn).filter(keep),
-        posted=history.postings_through(conn, journal.book, _before(through)).filter(keep),
-        costs=history.costs_through(conn, through).filter(pl.col("contract_id").is_in(contracts)),
-        posted_costs=history.cost_postings_before(conn, journal.book, through),
+        billings=history.billings_through(conn, through, scope).filter(keep),
+        events=history.events_through(conn, through, scope).filter(keep),
+        stored_allocations=history.allocations(conn, scope).filter(keep),
+        posted=history.postings_through(conn, journal.book, _before(through), scope).filter(keep),
+        costs=history.costs_through(conn, through, scope).filter(
+            pl.col("contract_id").is_in(contracts)
+        ),
+        posted_costs=history.cost_postings_before(conn, journal.book, through, scope),
     )
 
 
 def _before(period: str) -> str:
     return period_name(parse_period(period) - 1)
-
-
-def _posted(conn: sa.Connection, journal: Journal) -> pl.DataFrame:
-    """What the book posted to the periods before this one (line_id, period, amount)."""
-    return _movements(history.postings_through(conn, journal.book, _before(journal.period)))
 
 
 def _movements(frame: pl.DataFrame) -> pl.DataFrame:
@@ -201,14 +206,15 @@ def _rollforward(
     """The roll-forward of the `periods` periods ending with the report's (from stored
     billings and postings: closed periods' are final)."""
     through = journal.period
-    facts = _filtered(history.line_facts(conn, through), filters)
+    scope = None if filters.contract is None else [filters.contract]
+    facts = _filtered(history.line_facts(conn, through, scope), filters)
     last = parse_period(through)
     first = max(last - periods + 1, _first_period(conn, journal.book))
-    postings = _movements(history.postings_through(conn, journal.book, through))
+    postings = _movements(history.postings_through(conn, journal.book, through, scope))
     return rules.rollforward(
         facts.select("line_id", "contract_id", "currency"),
         postings,
-        _movements(history.billings_through(conn, through)),
+        _movements(history.billings_through(conn, through, scope)),
         list(range(first, last + 1)),
     )
 
