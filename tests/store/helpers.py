@@ -126,3 +126,29 @@ def statuses(url):
             url, "select line, status, messages from stage_rows order by row_id"
         )
     }
+
+
+# One primary USD book with every account of the month-end (SPEC §2), for setup files of tests.
+PRIMARY_BOOK = """
+books:
+  - {name: PRIMARY, primary: true, currency: USD}
+accounts: {accounts_receivable: "1200", deferred_revenue: "2400", contract_asset: "1300",
+           revenue: "4000", contract_cost_asset: "1500", contract_cost_expense: "6100",
+           cost_clearing: "2150"}
+"""
+
+
+def start(cli, tmp_path, setup, first_period="2024-01"):
+    """`revrec init` at the first period, then `setup load` of this setup file's text."""
+    cli("init", "--first-period", first_period)
+    (tmp_path / "setup.yaml").write_text(setup)
+    cli("setup", "load", tmp_path / "setup.yaml")
+
+
+def month_end(cli, tmp_path, *, book="PRIMARY", close=True):
+    """Approve, transfer and summarize the open period's journal of a book; then close it."""
+    for step in ("approve", "transfer", "summarize"):
+        extra = ("--output", tmp_path / "gl") if step == "transfer" else ()
+        cli("--book", book, "je", step, *extra)
+    if close:
+        cli("period", "close", "--yes")

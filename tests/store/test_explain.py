@@ -15,14 +15,11 @@ kept, 2,300.00 over February..December); N1 joins a contract of its own.
 
 import json
 
-from helpers import BILL_HEADS, SO_HEADS, bill, so, write_csv
+from helpers import BILL_HEADS, PRIMARY_BOOK, SO_HEADS, bill, month_end, so, start, write_csv
 
-SETUP = """
-books:
-  - {name: PRIMARY, primary: true, currency: USD}
-accounts: {accounts_receivable: "1200", deferred_revenue: "2400", contract_asset: "1300",
-           revenue: "4000", contract_cost_asset: "1500", contract_cost_expense: "6100",
-           cost_clearing: "2150"}
+SETUP = (
+    PRIMARY_BOOK
+    + """
 pob_templates:
   - {name: support_full, method: ratable_monthly, params: {convention: full_month}}
   - {name: saas_daily, method: ratable_daily}
@@ -30,14 +27,13 @@ pob_templates:
 ssp:
   - {item_code: ITEM, currency: USD, ssp: "10.00"}
 """
+)
 MOD_HEADS = [*SO_HEADS, "modification_date", "modification_policy"]
 YEAR = {"template": "support_full", "start": "2024-01-01", "end": "2024-12-31"}
 
 
 def _january(cli, tmp_path):
-    cli("init", "--first-period", "2024-01")
-    (tmp_path / "setup.yaml").write_text(SETUP)
-    cli("setup", "load", tmp_path / "setup.yaml")
+    start(cli, tmp_path, SETUP)
     sales = [
         so("L1", "50.00", **YEAR),
         so("L2", "30.00", template="saas_daily", start="2024-01-01", end="2024-03-31"),
@@ -56,10 +52,7 @@ def _january(cli, tmp_path):
 
 
 def _february(cli, tmp_path):
-    cli("je", "approve")
-    cli("je", "transfer", "--output", tmp_path / "gl")
-    cli("je", "summarize")
-    cli("period", "close", "--yes")
+    month_end(cli, tmp_path)
     changed = [
         [*so("M1", "2400.00", contract="C2", **YEAR), "2024-02-01", "catch_up"],
         [*so("P1", "2400.00", contract="C3", **YEAR), "2024-02-01", "prospective"],

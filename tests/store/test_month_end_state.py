@@ -74,7 +74,17 @@ from typing import Any
 import psycopg
 import pytest
 import sqlalchemy as sa
-from helpers import BILL_HEADS, SO_HEADS, bill, query, so, write_csv
+from helpers import (
+    BILL_HEADS,
+    PRIMARY_BOOK,
+    SO_HEADS,
+    bill,
+    month_end,
+    query,
+    so,
+    start,
+    write_csv,
+)
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -881,30 +891,20 @@ def test_a_cost_finding_names_its_cost_once(cli, tmp_path):
     ]
 
 
-MONTHLY_SETUP = """
-books:
-  - {name: PRIMARY, primary: true, currency: USD}
-accounts: {accounts_receivable: "1200", deferred_revenue: "2400", contract_asset: "1300",
-           revenue: "4000", contract_cost_asset: "1500", contract_cost_expense: "6100",
-           cost_clearing: "2150"}
+MONTHLY_SETUP = (
+    PRIMARY_BOOK
+    + """
 pob_templates:
   - {name: monthly_full, method: ratable_monthly, params: {convention: full_month}}
 """
-
-
-def _close(cli, tmp_path):
-    for step in ("approve", "transfer", "summarize"):
-        cli("je", step, *(("--output", tmp_path / "gl") if step == "transfer" else ()))
-    cli("period", "close", "--yes")
+)
 
 
 def test_a_prospective_modification_keeps_what_a_catch_up_one_recognized(cli, tmp_path):
     """L1 1,200.00 over 2024 (full months). February: 2,400.00 with catch-up (through February
     400.00). March: 3,600.00 prospective from 2024-03-01: the 400.00 recognized stays and the
     remaining 3,200.00 is spread over March..December, 320.00 a month (SPEC §3)."""
-    cli("init", "--first-period", "2024-01")
-    (tmp_path / "setup.yaml").write_text(MONTHLY_SETUP)
-    cli("setup", "load", tmp_path / "setup.yaml")
+    start(cli, tmp_path, MONTHLY_SETUP)
     heads = [*SO_HEADS, "modification_date", "modification_policy"]
     base = so("L1", "1200.00", template="monthly_full", start="2024-01-01", end="2024-12-31")
     versions = [
@@ -917,7 +917,7 @@ def test_a_prospective_modification_keeps_what_a_catch_up_one_recognized(cli, tm
         orders = write_csv(tmp_path / f"so{number}.csv", heads, [row])
         cli("import", "transactions", orders, "--type", "sales_order")
         if number < 2:
-            _close(cli, tmp_path)
+            month_end(cli, tmp_path)
     assert query(cli.url, "select period, amount from postings order by period") == [
         ("2024-01", 10_000),
         ("2024-02", 30_000),  # the catch-up: 2,400.00 x 2/12 - 100.00

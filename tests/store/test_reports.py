@@ -17,26 +17,22 @@ import json
 import zipfile
 
 import polars as pl
-from helpers import BILL_HEADS, SO_HEADS, bill, so, write_csv
+from helpers import BILL_HEADS, PRIMARY_BOOK, SO_HEADS, bill, month_end, so, start, write_csv
 
-SETUP = """
-books:
-  - {name: PRIMARY, primary: true, currency: USD}
-accounts: {accounts_receivable: "1200", deferred_revenue: "2400", contract_asset: "1300",
-           revenue: "4000", contract_cost_asset: "1500", contract_cost_expense: "6100",
-           cost_clearing: "2150"}
+SETUP = (
+    PRIMARY_BOOK
+    + """
 pob_templates:
   - {name: license_pit, method: point_in_time, params: {at: start}}
   - {name: support_full, method: ratable_monthly, params: {convention: full_month}}
 """
+)
 MOD_HEADS = [*SO_HEADS, "modification_date", "modification_policy"]
 REPORTS = ("waterfall", "liability", "asset", "insight", "rpo", "rollforward")
 
 
 def _january(cli, tmp_path):
-    cli("init", "--first-period", "2024-01")
-    (tmp_path / "setup.yaml").write_text(SETUP)
-    cli("setup", "load", tmp_path / "setup.yaml")
+    start(cli, tmp_path, SETUP)
     sales = [
         so("L1", "1200.00", contract="C1", template="license_pit", start="2024-01-01",
            end="2024-12-31"),
@@ -71,13 +67,6 @@ def _february_inputs(cli, tmp_path):
     ]  # fmt: skip
     cli("import", "transactions", write_csv(tmp_path / "bill2.csv", BILL_HEADS, billings),
         "--type", "billing")  # fmt: skip
-
-
-def _close(cli, tmp_path):
-    cli("je", "approve")
-    cli("je", "transfer", "--output", tmp_path / "gl")
-    cli("je", "summarize")
-    cli("period", "close", "--yes")
 
 
 def _report(cli, name, *args):
@@ -167,7 +156,7 @@ def test_the_reports_of_january(cli, tmp_path):
 
 def test_february_and_a_closed_january_that_later_inputs_do_not_change(cli, tmp_path):
     _january(cli, tmp_path)
-    _close(cli, tmp_path)
+    month_end(cli, tmp_path)
     january = {name: cli("report", name, "--period", "2024-01", "--format", "json").stdout
                for name in REPORTS}  # fmt: skip
     _february_inputs(cli, tmp_path)
