@@ -295,3 +295,15 @@ def test_a_cost_on_an_event_line_follows_the_share_released_of_its_allocation():
         ("PRIMARY", "KC", OPEN, "capitalize", 10_000),
     ]
     assert out.findings.height == 0
+
+
+@settings(max_examples=25)
+@given(portfolios())
+def test_a_run_without_the_month_end_gives_the_same_schedules_postings_and_balances(inputs):
+    """What the reports read (decision 59) does not depend on the month-end; a run that skips
+    it (Inputs.month_end False) writes no journal lines and no cost postings."""
+    whole, reports = engine.run(inputs), engine.run(replace(inputs, month_end=False))
+    for name in ("allocations", "schedules", "postings", "balances"):
+        assert _sorted(getattr(reports, name)).equals(_sorted(getattr(whole, name))), name
+    assert reports.journal.height == 0
+    assert reports.cost_postings.height == 0

@@ -262,3 +262,24 @@ def test_a_waterfall_workbook_with_formats_totals_and_a_chart(cli, tmp_path):
     assert len(charts) == 2  # EUR and USD
     assert all('<c:grouping val="stacked"/>' in chart for chart in charts)
     assert any("Revenue waterfall (USD)" in chart for chart in charts)
+
+
+def test_a_free_attribute_filter_keeps_its_lines(cli, tmp_path):
+    start(cli, tmp_path, SETUP)
+    rows = [
+        [*so("L1", "1200.00", template="support_full", start="2024-01-01", end="2024-12-31"),
+         "EMEA"],
+        [*so("L2", "600.00", contract="C2", template="support_full", start="2024-01-01",
+             end="2024-06-30"), "APAC"],
+    ]  # fmt: skip
+    mapping = tmp_path / "mapping.yaml"  # the revrec mapping, keeping other headings
+    cli("mapping", "export", "revrec", "--type", "sales_order", "--output", mapping)
+    mapping.write_text(mapping.read_text().replace("strict: true", "strict: false"))
+    cli("mapping", "import", mapping, "--name", "open")
+    orders = write_csv(tmp_path / "so.csv", [*SO_HEADS, "region"], rows)
+    cli("import", "transactions", orders, "--type", "sales_order", "--mapping", "open")
+    found = _report(cli, "waterfall", "--attribute", "region=EMEA", "--periods", "1")
+    assert _rows(found, "so_line_id", "recognized_to_date", "2024-02") == [
+        ("L1", "100.00", "100.00")
+    ]
+    assert _rows(_report(cli, "insight", "--attribute", "region=NONE"), "contract_id") == []

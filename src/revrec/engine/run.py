@@ -89,6 +89,9 @@ class Inputs:
     accounts: pl.DataFrame = field(  # journals.ACCOUNT_SCHEMA: GL codes per book and scope
         default_factory=lambda: pl.DataFrame(schema=journals.ACCOUNT_SCHEMA)
     )
+    # Whether the run writes the month-end (journal lines, cost postings): a report, which
+    # reads schedules, postings and balances only, skips it.
+    month_end: bool = True
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,12 @@ def run(inputs: Inputs) -> Outputs:
     posted = _frames(postings, POSTING_SCHEMA)
     scheduled = _frames(schedules, POSTING_SCHEMA)
     balanced = _balances(inputs, allocated, posted)
-    journal, costs, found = _month_end(inputs, allocated, scheduled, posted, balanced)
+    if inputs.month_end:
+        journal, costs, found = _month_end(inputs, allocated, scheduled, posted, balanced)
+    else:
+        journal = pl.DataFrame(schema=journals.JOURNAL_SCHEMA)
+        costs = pl.DataFrame(schema=cost_rules.COST_POSTING_SCHEMA)
+        found = pl.DataFrame(schema=FINDING_SCHEMA)
     return Outputs(
         allocations=allocated.select(ALLOCATION_SCHEMA.keys()),
         schedules=scheduled,
@@ -400,6 +408,7 @@ def part(inputs: Inputs, contracts: list[str]) -> Inputs:
             pl.col("cost_id").is_in(costs["cost_id"].implode())
         ),
         accounts=inputs.accounts,
+        month_end=inputs.month_end,
     )
 
 

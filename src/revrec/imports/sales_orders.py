@@ -172,7 +172,15 @@ def to_lines(
         "duplicate",
         *(c for c in free if c not in _OUTPUT),
     )
-    return good, errors
+    return good.with_columns(attributes_json([c for c in free if c not in _OUTPUT])), errors
+
+
+def attributes_json(free: list[str]) -> pl.Expr:
+    """`attributes`: the row's free attributes as one JSON object of texts ("{}" for none),
+    what the subledger keeps and reports filter by (`--attribute NAME=VALUE`)."""
+    if not free:
+        return pl.lit("{}").alias("attributes")
+    return pl.struct(pl.col(free).cast(pl.String)).struct.json_encode().alias("attributes")
 
 
 def recognition(good: pl.DataFrame, templates: pl.DataFrame) -> pl.DataFrame:

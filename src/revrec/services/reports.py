@@ -8,8 +8,7 @@ render what this returns.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 import sqlalchemy as sa
@@ -114,11 +113,15 @@ def basis(conn: sa.Connection, journal: Journal, filters: Filters = Filters()) -
     """Every report's Basis: the lines as of the period's end in the book, one engine run."""
     through = journal.period
     scope = None if filters.contract is None else [filters.contract]  # read one contract only
-    facts = _filtered(history.line_facts(conn, through, scope), filters)
+    facts = _filtered(_facts(conn, through, scope, filters), filters)
     versions = history.versions_through(conn, through, scope).join(
         facts.select("contract_id").unique(), on="contract_id", how="semi"
     )
-    outputs = engine.run(inputs_at(conn, journal, versions, scope))
+    billings = history.billings_through(conn, through, scope)
+    before = history.postings_through(conn, journal.book, _before(through), scope)
+    inputs = inputs_at(conn, journal, versions, scope, billings=billings, posted=before)
+    # The reports read schedules, postings and balances: the run skips the month-end.
+    outputs = engine.run(replace(inputs, month_end=False))
     newest = versions.sort("line_id", "version").group_by("line_id").last()
     lines = (
         newest.join(outputs.allocations, on=["line_id", "version"], how="inner")
@@ -131,15 +134,21 @@ def basis(conn: sa.Connection, journal: Journal, filters: Filters = Filters()) -
         )
     )
     book = pl.col("book") == journal.book
-    before = history.postings_through(conn, journal.book, _before(through), scope)
     posted = pl.concat([_movements(before), outputs.postings.filter(book).drop("book")])
     return rules.basis(
         parse_period(through),
         lines,
         outputs.schedules.filter(book).drop("book"),
         posted,
-        _movements(history.billings_through(conn, through, scope)),
+        _movements(billings),
     )
+
+
+def _facts(
+    conn: sa.Connection, through: str, scope: history.Contracts, filters: Filters
+) -> pl.DataFrame:
+    """The lines' facts, with their free attributes only when a filter reads them."""
+    return history.line_facts(conn, through, scope, attributes=filters.attribute is not None)
 
 
 def inputs_at(
@@ -147,9 +156,17 @@ def inputs_at(
     journal: Journal,
     versions: pl.DataFrame,
     scope: history.Contracts = None,
+    *,
+    billings: pl.DataFrame | None = None,
+    posted: pl.DataFrame | None = None,
 ) -> engine.Inputs:
     """The engine's Inputs as of the period's end: the book alone, its period open; the rows
-    of `versions`' lines, read for the `scope` contracts only when it names them."""
+    of `versions`' lines, read for the `scope` contracts only when it names them (`billings`
+    through the period and `posted` before it: read here unless the caller has them)."""
+    if billings is None:
+        billings = history.billings_through(conn, journal.period, scope)
+    if posted is None:
+        posted = history.postings_through(conn, journal.book, _before(journal.period), scope)
     through = journal.period
     book = next(b for b in setup_rules.books(conn) if b["book"] == journal.book)
     ids = versions["line_id"].unique().implode()
@@ -159,10 +176,10 @@ def inputs_at(
         conn,
         [{**book, "open_period": through}],
         versions=versions,
-        billings=history.billings_through(conn, through, scope).filter(keep),
+        billings=billings.filter(keep),
         events=history.events_through(conn, through, scope).filter(keep),
         stored_allocations=history.allocations(conn, scope).filter(keep),
-        posted=history.postings_through(conn, journal.book, _before(through), scope).filter(keep),
+        posted=posted.filter(keep),
         costs=history.costs_through(conn, through, scope).filter(
             pl.col("contract_id").is_in(contracts)
         ),
@@ -195,7 +212,8 @@ def _filtered(facts: pl.DataFrame, filters: Filters) -> pl.DataFrame:
     ]
     if filters.attribute is not None:
         key, value = filters.attribute
-        path = "$." + json.dumps(key)  # a quoted member name: any key
+        quoted = key.replace("\\", "\\\\").replace("'", "\\'")
+        path = f"$['{quoted}']"  # a bracketed member name: any key
         conditions.append(pl.col("attributes").str.json_path_match(path) == value)
     return facts.filter(*conditions) if conditions else facts
 
@@ -207,7 +225,7 @@ def _rollforward(
     billings and postings: closed periods' are final)."""
     through = journal.period
     scope = None if filters.contract is None else [filters.contract]
-    facts = _filtered(history.line_facts(conn, through, scope), filters)
+    facts = _filtered(_facts(conn, through, scope, filters), filters)
     last = parse_period(through)
     first = max(last - periods + 1, _first_period(conn, journal.book))
     postings = _movements(history.postings_through(conn, journal.book, through, scope))

@@ -60,10 +60,13 @@ def versions_through(
     return schedule_type_apart(typed)
 
 
-def line_facts(conn: sa.Connection, through: str, contracts: Contracts = None) -> pl.DataFrame:
+def line_facts(
+    conn: sa.Connection, through: str, contracts: Contracts = None, *, attributes: bool = False
+) -> pl.DataFrame:
     """What reports filter and group lines by, from each line's newest version through the
     period: line_id, contract_id, currency, customer_id, item_code, pob_template (null for a
-    billing-driven line, `schedule_type` then) and attributes (JSON text)."""
+    billing-driven line, `schedule_type` then), and attributes (JSON text) when asked: a long
+    text column makes the read about twice as slow."""
     lv, c = t.line_versions, t.contracts
     newest = (
         sa.select(lv.c.line_id, sa.func.max(lv.c.version).label("version"))
@@ -79,7 +82,7 @@ def line_facts(conn: sa.Connection, through: str, contracts: Contracts = None) -
             c.c.customer_id,
             lv.c.item_code,
             lv.c.pob_template,
-            lv.c.attributes,
+            *([lv.c.attributes] if attributes else []),
         )
         .join(newest, (newest.c.line_id == lv.c.line_id) & (newest.c.version == lv.c.version))
         .join(c, c.c.contract_id == lv.c.contract_id)

@@ -169,7 +169,9 @@ def add_new_contracts(conn: sa.Connection, owners: pl.DataFrame) -> None:
 
 
 def add_versions(conn: sa.Connection, versions: pl.DataFrame) -> None:
-    insert_frame(conn, t.line_versions, versions.with_columns(pl.lit("{}").alias("attributes")))
+    if "attributes" not in versions.columns:
+        versions = versions.with_columns(pl.lit("{}").alias("attributes"))
+    insert_frame(conn, t.line_versions, versions.with_columns(pl.col("attributes").fill_null("{}")))
 
 
 def existing_lines(conn: sa.Connection, line_ids: Iterable[str]) -> pl.Series:
