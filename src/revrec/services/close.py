@@ -96,6 +96,17 @@ def checklist_of(conn: sa.Connection, ctx: Context) -> Checklist:
     return Checklist(books, period, items)
 
 
+def period_to_close(ctx: Context) -> str:
+    """The open period a close would close (what a confirmation asks about), without the
+    checklist: `close` checks it, in its transaction."""
+    with ctx.engine.connect() as conn:
+        books = _books(conn, ctx)
+        period = setup_store.open_period(conn, books[0])
+    if period is None:
+        raise StateError(f"book {books[0]} has no open period")
+    return period
+
+
 def checklist(ctx: Context) -> Checklist:
     with ctx.engine.connect() as conn:
         return checklist_of(conn, ctx)

@@ -49,11 +49,11 @@ def period_close(
     from revrec.services import close
 
     ctx = context(cli)
-    found = close.checklist(ctx)
     if not yes:
         if not options.can_ask():
             raise InputError("closing a period needs confirmation: add --yes")
-        typer.confirm(f"Close {found.period} and open the next period?", abort=True)
+        period = close.period_to_close(ctx)  # the checklist runs once, inside the close
+        typer.confirm(f"Close {period} and open the next period?", abort=True)
     done = close.close(ctx, acknowledge_errors=acknowledge_errors)
     typer.echo(f"period {done.closed} closed; {done.opened} is open ({', '.join(done.books)})")
     for job in done.jobs:
