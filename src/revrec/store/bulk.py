@@ -348,3 +348,31 @@ def stored_hashes(conn: sa.Connection, table: sa.Table, key: str, keys: list[str
         ),
         {key: pl.String, "_stored": pl.String},
     )
+
+
+CHUNK = 10_000  # rows a frame of `read_chunks`
+
+
+def bytewise(conn: sa.Connection, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """A text column ordered by its bytes (as Polars sorts): SQLite's default; PostgreSQL's
+    "C" collation, whatever the database's own."""
+    return column.collate("C") if conn.dialect.name == "postgresql" else column
+
+
+def read_chunks(
+    conn: sa.Connection, query: sa.Select[Any], *, chunk: int = CHUNK
+) -> Iterator[pl.DataFrame]:
+    """A query's rows as frames of at most `chunk` rows, fetched from one cursor as they are
+    read (PostgreSQL: a server-side cursor; SQLite steps the statement): one query and one sort
+    for any number of rows, in flat memory. At least one frame (empty: the query's columns)."""
+    types = {c.name: _polars_type(c.type) for c in query.selected_columns}
+    result = conn.execute(query.execution_options(stream_results=True, yield_per=chunk))
+    found = False
+    try:
+        for part in result.partitions():
+            found = True
+            yield pl.DataFrame([tuple(r) for r in part], schema=types, orient="row")
+    finally:
+        result.close()
+    if not found:
+        yield pl.DataFrame(schema=types)

@@ -16,8 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from revrec.errors import StateError
 from revrec.store import schema as t
-from revrec.store.bulk import among, insert_frame, read_frame
-from revrec.store.subledger import CHUNK, bytewise, read_chunks
+from revrec.store.bulk import CHUNK, among, bytewise, insert_frame, read_chunks, read_frame
 
 DRAFT = "draft"
 LINE_COLUMNS = (

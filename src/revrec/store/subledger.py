@@ -13,9 +13,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from revrec.store import schema as t
-from revrec.store.bulk import among, read_frame
-
-CHUNK = 10_000  # rows a frame of `read_chunks`
+from revrec.store.bulk import CHUNK, among, bytewise, read_chunks, read_frame
 
 
 def contract_exists(conn: sa.Connection, contract: str) -> bool:
@@ -27,43 +25,6 @@ def contract_exists(conn: sa.Connection, contract: str) -> bool:
 def line_exists(conn: sa.Connection, line_id: str) -> bool:
     lv = t.line_versions
     return conn.execute(sa.select(lv.c.line_id).where(lv.c.line_id == line_id)).first() is not None
-
-
-def bytewise(conn: sa.Connection, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-    """A text column ordered by its bytes (as Polars sorts): SQLite's default; PostgreSQL's
-    "C" collation, whatever the database's own."""
-    return column.collate("C") if conn.dialect.name == "postgresql" else column
-
-
-def read_chunks(
-    conn: sa.Connection, query: sa.Select[Any], *, chunk: int = CHUNK
-) -> Iterator[pl.DataFrame]:
-    """A query's rows as frames of at most `chunk` rows, fetched from one cursor as they are
-    read (PostgreSQL: a server-side cursor; SQLite steps the statement): one query and one sort
-    for any number of rows, in flat memory. At least one frame (empty: the query's columns)."""
-    types = {c.name: _polars_type(c.type) for c in query.selected_columns}
-    result = conn.execute(query.execution_options(stream_results=True, yield_per=chunk))
-    found = False
-    try:
-        for part in result.partitions():
-            found = True
-            yield pl.DataFrame([tuple(r) for r in part], schema=types, orient="row")
-    finally:
-        result.close()
-    if not found:
-        yield pl.DataFrame(schema=types)
-
-
-def _polars_type(column_type: sa.types.TypeEngine[Any]) -> Any:
-    if isinstance(column_type, sa.Boolean):
-        return pl.Boolean
-    if isinstance(column_type, sa.Integer):
-        return pl.Int64
-    if isinstance(column_type, sa.Date) and not isinstance(column_type, sa.DateTime):
-        return pl.Date
-    if isinstance(column_type, sa.String | sa.Text):
-        return pl.String
-    return None  # left to Polars
 
 
 def _newest(contract: str | None, line_id: str | None) -> sa.Select[Any]:
