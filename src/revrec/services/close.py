@@ -14,17 +14,15 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from revrec.calendar import parse_period, period_name
 from revrec.errors import StateError
 from revrec.services import reconcile
 from revrec.services.context import Context
 from revrec.services.processing import runner
 from revrec.services.processing.outcome import JobResult
+from revrec.services.processing.periods import advance
 from revrec.services.subledger import primary_book
 from revrec.store import journals as journal_store
-from revrec.store import lines as line_store
 from revrec.store import locks
-from revrec.store import periods as period_store
 from revrec.store import setup as setup_store
 from revrec.store import stage as stage_store
 from revrec.store.audit import record
@@ -123,13 +121,7 @@ def close(ctx: Context, *, acknowledge_errors: bool = False) -> Closed:
                 f"period {found.period} cannot be closed: "
                 + "; ".join(f"{i.name}: {i.detail}" for i in blockers)
             )
-        opened = period_name(parse_period(found.period) + 1)
-        for book in found.books:
-            if not period_store.close_open(conn, book, found.period):
-                raise StateError(f"period {found.period} of book {book} was closed by another run")
-            period_store.set_status(conn, book, opened, "open")
-        line_store.touch_every_line(conn)
-        period_store.release_future_rows(conn, opened)
+        opened = advance(conn, found.books, found.period)
         record(
             conn,
             user=ctx.user,
