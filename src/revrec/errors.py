@@ -21,3 +21,7 @@ class StateError(RevrecError):
 
 class ConfigError(RevrecError):
     """The setup (books, templates, mappings) is incomplete or inconsistent."""
+
+
+class AccessError(RevrecError):
+    """Who asks may not do this: not logged in, a wrong password, or a role without the right."""

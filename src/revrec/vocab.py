@@ -74,3 +74,6 @@ EVENT_KINDS = (*PERCENT_KINDS, "quantity")
 JOURNAL_STATES = ("draft", "approved", "transferred", "summarized")
 # A journal line's source (SPEC §6).
 JOURNAL_SOURCES = ("billing", "revenue", "reclass", "cost", "amortization")
+
+# The web app's and API's roles (SPEC §2), each allowed what the one before it is, and more.
+ROLES = ("viewer", "accountant", "admin")

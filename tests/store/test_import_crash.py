@@ -24,7 +24,7 @@ from children import Children, run_request
 from helpers import SO_HEADS, query, so, write_csv
 from typer.testing import CliRunner
 
-from conftest import PG, _admin
+from databases import PG, pg_admin
 from revrec.cli.main import app
 
 KILLS = 20
@@ -53,11 +53,11 @@ def _template(kind, tmp_path):
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return url, tmp_path / "template.db", None
     name = f"revrec_kt_{uuid.uuid4().hex[:12]}"
-    with _admin() as admin:
+    with pg_admin() as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     url = f"{PG}/{name}"
     _prepared(url, tmp_path)
-    with _admin() as admin:  # a template has no sessions: the test's own pools let go
+    with pg_admin() as admin:  # a template has no sessions: the test's own pools let go
         admin.execute(
             "select pg_terminate_backend(pid) from pg_stat_activity "
             "where datname = %s and pid <> pg_backend_pid()",
@@ -73,14 +73,14 @@ def _copy(kind, source, tmp_path):
         shutil.copyfile(source, target)
         return f"sqlite:///{target}", None
     name = f"revrec_kill_{uuid.uuid4().hex[:12]}"
-    with _admin() as admin:
+    with pg_admin() as admin:
         admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
     return f"{PG}/{name}", name
 
 
 def _drop(name):
     if name is not None:
-        with _admin() as admin:
+        with pg_admin() as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -122,7 +122,7 @@ def children(tmp_path_factory):
 def test_kill_9_during_import_and_processing_then_the_same_import(kind, tmp_path, children):
     if kind == "postgresql":
         try:
-            _admin().close()
+            pg_admin().close()
         except psycopg.OperationalError as error:
             if os.environ.get("CI"):
                 pytest.fail(f"PostgreSQL is unreachable at {PG}: {error}")

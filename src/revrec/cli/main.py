@@ -25,6 +25,8 @@ from revrec.cli.commands import (
     setup,
     stage,
     tools,
+    users,
+    web,
 )
 from revrec.cli.options import Options
 from revrec.errors import RevrecError
@@ -42,6 +44,8 @@ AREAS = (
     explain,
     exports,
     audit,
+    users,
+    web,
     tools,
 )
 

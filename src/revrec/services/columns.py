@@ -90,3 +90,10 @@ CHECKLIST_COLUMNS: Columns = {
     "detail": pl.String,
     "warning": pl.Boolean,
 }
+
+USER_COLUMNS: Columns = {
+    "name": pl.String,
+    "role": pl.String,
+    "active": pl.Boolean,
+    "created_at": pl.String,
+}

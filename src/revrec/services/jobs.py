@@ -11,6 +11,7 @@ from typing import Any
 from revrec.calendar import utc_text
 from revrec.errors import InputError
 from revrec.services.context import Context
+from revrec.services.setup_schema import check_schedule
 from revrec.store import jobs as store
 from revrec.store.audit import record
 
@@ -48,4 +49,25 @@ def set_active(ctx: Context, name: str, *, active: bool) -> None:
             entity=f"job:{name}",
             before={"active": before},
             after={"active": active},
+        )
+
+
+def set_schedule(ctx: Context, name: str, *, every: str | None, cron: str | None) -> None:
+    """Give a job an interval (`15m`, `1h`, `1d`) or a cron expression, not both; the other is
+    cleared (audit-logged as `job.schedule`). Checked as the setup file checks it."""
+    every, cron = check_schedule(every, cron)
+    with ctx.engine.begin() as conn:
+        found = {j["name"]: j for j in store.jobs(conn)}
+        if name not in found:
+            raise InputError(f"unknown job {name!r}: expected one of {', '.join(sorted(found))}")
+        before = {"every": found[name]["every"], "cron": found[name]["cron"]}
+        store.set_schedule(conn, name, every=every, cron=cron)
+        record(
+            conn,
+            user=ctx.user,
+            now=ctx.now,
+            action="job.schedule",
+            entity=f"job:{name}",
+            before=before,
+            after={"every": every, "cron": cron},
         )

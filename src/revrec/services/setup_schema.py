@@ -419,3 +419,16 @@ class SetupFile(Model):
 
 
 SECTIONS = tuple(SetupFile.model_fields)
+
+
+def check_schedule(every: str | None, cron: str | None) -> tuple[str | None, str | None]:
+    """A job's schedule as the web's form gives it (blank: none), checked as the setup file's
+    `jobs` entries are: an InputError names the problem."""
+    every = every.strip() if every and every.strip() else None
+    cron = cron.strip() if cron and cron.strip() else None
+    if every is not None and cron is not None:
+        raise InputError("give a job either an interval or a cron expression, not both")
+    try:
+        return (None if every is None else _every(every)), (None if cron is None else _cron(cron))
+    except PydanticCustomError as error:
+        raise InputError(error.message()) from None

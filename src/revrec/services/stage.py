@@ -349,3 +349,13 @@ def delete_rows(ctx: Context, row_ids: list[int]) -> int:
                 after={"status": "deleted"},
             )
     return len(found)
+
+
+def overview(ctx: Context) -> dict[str, Any]:
+    """The stage area at a glance: rows per status over every file, and why rows wait."""
+    with ctx.engine.connect() as conn:
+        totals: dict[str, int] = dict.fromkeys((*STATUSES, DUPLICATE), 0)
+        for counts in status_counts(conn).values():
+            for status, count in counts.items():
+                totals[status] = totals.get(status, 0) + count
+        return {"statuses": totals, "notes": pending_notes(conn)}

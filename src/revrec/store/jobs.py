@@ -72,3 +72,18 @@ def record_run(conn: sa.Connection, name: str, at: Any, result: str) -> None:
     """A job's last run: when (a datetime) and its result (JSON text)."""
     j = t.jobs
     conn.execute(j.update().where(j.c.name == name).values(last_run_at=at, last_result=result))
+
+
+def claim(conn: sa.Connection, name: str, seen: Any, now: Any) -> bool:
+    """Move a job's last run time from `seen` (as read; None: never ran) to `now`, only if
+    nobody moved it first: whether this caller got the run."""
+    j = t.jobs
+    same = j.c.last_run_at.is_(None) if seen is None else j.c.last_run_at == seen
+    done = conn.execute(j.update().where(j.c.name == name, same).values(last_run_at=now))
+    return done.rowcount == 1
+
+
+def set_schedule(conn: sa.Connection, name: str, *, every: str | None, cron: str | None) -> None:
+    """A job's schedule: both columns written (None clears one)."""
+    j = t.jobs
+    conn.execute(j.update().where(j.c.name == name).values(every=every, cron=cron))

@@ -1,11 +1,9 @@
-"""Every store test runs on SQLite and on PostgreSQL; each test gets a database of its own.
+"""The test databases: PostgreSQL's address and admin connection, and the CLI on a database.
 
-PostgreSQL: 127.0.0.1:5432, user postgres (override with REVREC_TEST_PG). With CI=true an
-unreachable server fails the run instead of skipping.
+Imported by the conftest files and by tests that make databases of their own.
 """
 
 import os
-import uuid
 
 import psycopg
 import pytest
@@ -16,29 +14,19 @@ from revrec.cli.main import app
 PG = os.environ.get("REVREC_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 
 
-def _admin():
+def pg_admin():
     return psycopg.connect(f"{PG}/postgres", autocommit=True, connect_timeout=5)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'revrec.db'}"
-        return
+def pg_reachable():
+    """An admin connection to PostgreSQL; the test is skipped (failed, with CI=true) when the
+    server is unreachable."""
     try:
-        admin = _admin()
+        return pg_admin()
     except psycopg.OperationalError as error:
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL is unreachable at {PG} and CI is set: {error}")
         pytest.skip(f"PostgreSQL is unreachable at {PG}")
-    name = f"revrec_test_{uuid.uuid4().hex[:12]}"
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG}/{name}"
-    finally:
-        with _admin() as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 class Cli:
@@ -53,8 +41,3 @@ class Cli:
         if ok:
             assert result.exit_code == 0, result.output
         return result
-
-
-@pytest.fixture
-def cli(db_url):
-    return Cli(db_url)
