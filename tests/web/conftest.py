@@ -83,8 +83,10 @@ def web_db(request, tmp_path, _templates):
 
 
 @pytest.fixture
-def app(web_db):
-    made = create_app(Settings(database_url=web_db.url, secure_cookies=False))
+def app(web_db, tmp_path):
+    made = create_app(
+        Settings(database_url=web_db.url, secure_cookies=False, work_folder=str(tmp_path / "web"))
+    )
     yield made
     made.state.engine.dispose()
 

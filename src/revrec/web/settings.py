@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -17,6 +19,16 @@ class Settings:
     secure_cookies: bool = True
     session_hours: int = 12
     max_upload_bytes: int = 200 * 1024 * 1024
+    # Where uploads are spooled while they are imported, and where "Mark as transferred" writes
+    # the GL export files (None: a folder `revrec-web` in the system's temporary folder).
+    work_folder: str | None = None
     # Run the active jobs on their schedule while the server runs (SPEC §2).
     scheduler: bool = False
     scheduler_tick_seconds: float = 5.0
+
+    def folder(self, name: str) -> Path:
+        """A folder of the work folder (made when missing): `uploads`, `gl-export`."""
+        base = Path(self.work_folder) if self.work_folder else Path(tempfile.gettempdir())
+        found = base / "revrec-web" / name if not self.work_folder else base / name
+        found.mkdir(parents=True, exist_ok=True)
+        return found
