@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         scheduler = None
         if settings.scheduler:
-            scheduler = Scheduler(engine, settings.scheduler_tick_seconds)
+            scheduler = Scheduler(engine, settings.scheduler_tick_seconds, settings.clock)
             scheduler.start()
         app.state.scheduler = scheduler
         try:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -16,8 +17,9 @@ log = logging.getLogger("revrec.scheduler")
 
 
 class Scheduler:
-    def __init__(self, engine: sa.Engine, seconds: float) -> None:
+    def __init__(self, engine: sa.Engine, seconds: float, clock: Callable[[], datetime]) -> None:
         self._engine = engine
+        self._clock = clock
         self._seconds = seconds
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="revrec-scheduler", daemon=True)
@@ -32,7 +34,7 @@ class Scheduler:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                for ran in schedule.tick(Context(self._engine, schedule.USER, datetime.now(UTC))):
+                for ran in schedule.tick(Context(self._engine, schedule.USER, self._clock())):
                     log.info("job %s ran: %s", ran.job, "ok" if ran.ok else ran.result)
             except Exception:
                 log.exception("the scheduler's tick failed; it goes on")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Request
@@ -67,12 +66,12 @@ def context_of(request: Request, actor: Actor | None = None) -> Context:
     parameter (empty: the primary book)."""
     book = request.query_params.get("book") or None
     name = actor.name if actor is not None else "anonymous"
-    return Context(request.app.state.engine, name, datetime.now(UTC), book)
+    return Context(request.app.state.engine, name, request.app.state.settings.clock(), book)
 
 
 def actor_of(request: Request) -> Actor | None:
     """Who sent the request: a bearer token's user, else the session's, else None."""
-    base = Context(request.app.state.engine, "anonymous", datetime.now(UTC))
+    base = Context(request.app.state.engine, "anonymous", request.app.state.settings.clock())
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         found = users.token_user(base, header[7:].strip())

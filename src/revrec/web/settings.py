@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import secrets
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -25,6 +27,8 @@ class Settings:
     # Run the active jobs on their schedule while the server runs (SPEC §2).
     scheduler: bool = False
     scheduler_tick_seconds: float = 5.0
+    # The app's clock: every request's and scheduler tick's `now` (tests may set it ahead).
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def folder(self, name: str) -> Path:
         """A folder of the work folder (made when missing): `uploads`, `gl-export`."""
