@@ -1,4 +1,5 @@
-# revrec: `make run` (demo), `make test` (every test and linter), `make bench`.
+# revrec: `make run` (the web app on SQLite with the demo portfolio), `make test` (every test and
+# linter, browser tests included), `make bench`.
 # Each target creates .venv from nothing when it is missing: only python3.11 and make are needed.
 PYTHON ?= python3.11
 VENV := .venv
@@ -7,7 +8,7 @@ UV_VERSION := 0.13.8
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench bench-web browser screenshots clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +21,21 @@ $(VENV)/.synced: $(BIN)/uv pyproject.toml uv.lock
 install: $(VENV)/.synced
 
 run: install
-	$(BIN)/revrec demo
+	$(BIN)/revrec serve --demo
 
-test: install lint
+# The browser tests drive Debian's chromium (Playwright's own browser downloads cannot work here):
+# installed when missing (as root, or with sudo).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { echo "installing Debian's chromium for the browser tests"; \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq chromium >/dev/null; }
+
+test: install lint browser
 	$(BIN)/pytest
+
+# The screenshots in docs/screenshots, taken by the browser tests.
+screenshots: install browser
+	REVREC_SCREENSHOTS=1 $(BIN)/pytest tests/web -q -k browser
 
 lint: install
 	$(BIN)/ruff check src tests
@@ -38,11 +50,15 @@ format: install
 bench: install
 	$(BIN)/revrec bench --lines $(or $(LINES),1000000)
 
+# Every page of the web app over the demo portfolio: the time of each, in milliseconds.
+bench-web: install
+	$(BIN)/revrec bench --pages
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
 # The fuzzer of the shipped examples (tests/fuzz): FILES seeded mutated files (10,000 by
-# default; `make test` runs 1,000), imported and processed in-process; one summary line.
+# default; `make test` runs 500), imported and processed in-process; one summary line.
 .PHONY: fuzz
 fuzz: install
 	REVREC_FUZZ_FILES=$(or $(FILES),10000) $(BIN)/pytest tests/fuzz -q
