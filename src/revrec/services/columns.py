@@ -97,3 +97,11 @@ USER_COLUMNS: Columns = {
     "active": pl.Boolean,
     "created_at": pl.String,
 }
+
+PAGE_BENCH_COLUMNS: Columns = {
+    "path": pl.String,
+    "status": pl.Int64,
+    "median_ms": pl.Float64,
+    "max_ms": pl.Float64,
+    "bytes": pl.Int64,
+}

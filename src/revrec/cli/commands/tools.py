@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from revrec.cli import render
-from revrec.cli.options import FormatOption, new_database
+from revrec.cli.options import FormatOption, Options, new_database
 from revrec.cli.render import Format
 
 
@@ -50,6 +51,7 @@ def demo(fmt: FormatOption = Format.table) -> None:
 
 
 def bench(
+    cli: typer.Context,
     lines: Annotated[int, typer.Option("--lines", min=1, help="number of SO lines")] = 100_000,
     folder: Annotated[
         Path | None, typer.Option("--folder", help="where the generated CSV is kept")
@@ -62,6 +64,18 @@ def bench(
             "lines into a new database at this URL (sqlite:///file or postgresql://...)",
         ),
     ] = None,
+    pages: Annotated[
+        bool,
+        typer.Option(
+            "--pages",
+            help="time every page of the web app instead, over the demo portfolio "
+            "(or the database of --db)",
+        ),
+    ] = False,
+    repeats: Annotated[int, typer.Option("--repeats", min=1, help="with --pages")] = 5,
+    contracts: Annotated[
+        int, typer.Option("--contracts", min=1, help="with --pages: the demo's size")
+    ] = 300,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Time read_csv of N generated lines against the engine (allocation + schedules)."""
@@ -76,6 +90,9 @@ def bench(
         if not quiet:
             typer.echo(text, err=True)
 
+    if pages:
+        _bench_pages(cli, work, repeats=repeats, contracts=contracts, fmt=fmt, say=say)
+        return
     if store is None:
         result = bench_service.run(lines, work, say)
     else:
@@ -100,6 +117,34 @@ def bench(
         f"{result.lines:,} lines, {result.schedule_rows:,} schedule rows, "
         f"{data['lines_per_s']:,} lines/s over the timed stages, "
         f"peak RSS {result.peak_rss_mb:,.0f} MB",
+    )
+
+
+def _bench_pages(
+    cli: typer.Context,
+    work: Path,
+    *,
+    repeats: int,
+    contracts: int,
+    fmt: Format,
+    say: Callable[[str], None],
+) -> None:
+    from revrec.services import columns
+    from revrec.web import bench as web_bench
+
+    options = cli.find_object(Options) or Options()
+    timed = web_bench.run(options.db, work, repeats=repeats, contracts=contracts, say=say)
+    found = web_bench.summary(timed)
+    if fmt is Format.json:
+        render.emit_json(found)
+        return
+    render.rows(
+        found["pages"],
+        columns.PAGE_BENCH_COLUMNS,
+        fmt,
+        f"{len(timed)} pages, {repeats} requests each: "
+        f"slowest median {found['slowest_median_ms']} ms"
+        + (f"; over 300 ms: {', '.join(found['over_300_ms'])}" if found["over_300_ms"] else ""),
     )
 
 
