@@ -49,6 +49,18 @@ class Checklist:
     def blockers(self, *, acknowledge_errors: bool) -> list[Item]:
         return [i for i in self.items if not i.ok and not (i.warning and acknowledge_errors)]
 
+    def as_json(self) -> dict[str, object]:
+        """The checklist as the Period Close page and its API show it: the period, the books a
+        close moves, each item (`rows`), whether error rows wait to be acknowledged, and
+        whether the close can go ahead (`ready`: nothing blocks it once they are)."""
+        return {
+            "period": self.period,
+            "books": self.books,
+            "rows": [i.as_json() for i in self.items],
+            "errors_to_acknowledge": any(i.warning and not i.ok for i in self.items),
+            "ready": not self.blockers(acknowledge_errors=True),
+        }
+
 
 @dataclass
 class Closed:

@@ -5,7 +5,10 @@ reconciliation passes) -> transferred ("Mark as transferred": the GL export file
 their SHA-256 recorded) -> summarized (balances by account stored: the trial balance).
 `revoke` undoes the last step, only before the next one and never in a closed period. Every
 step is audit-logged with the Context's user and clock; a step is one transaction, and a step
-that another run took first is refused (a conditional update of the card).
+that another run took first is refused (a conditional update of the card). A page approves
+what its user saw: it sends back the journal's `fingerprint` (its state, totals and lines), and
+`approve(seen=...)` refuses a journal that changed since. `cards`, `card`, `lines_page` and
+`export_file` are the web app's views of a journal.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -21,7 +25,8 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
-from revrec.errors import StateError
+from revrec.calendar import utc_text
+from revrec.errors import InputError, StateError
 from revrec.money import format_minor, major_units
 from revrec.services import reconcile
 from revrec.services.book_period import Journal, book_period
@@ -130,11 +135,18 @@ def reconciliation(
         return journal, reconcile.checks(conn, journal.book, journal.period)
 
 
-def approve(ctx: Context, period: str | None = None) -> Journal:
-    """Approve for Transfer: the reconciliation must pass; the journal's lines freeze."""
+def approve(ctx: Context, period: str | None = None, *, seen: str | None = None) -> Journal:
+    """Approve for Transfer: the reconciliation must pass; the journal's lines freeze. With
+    `seen` (the `fingerprint` of the journal the user reviewed), the journal must be as it was
+    then: a processing run, or another user's step, since refuses the approval."""
     with ctx.engine.begin() as conn:
         locks.processing_or_refuse(conn, "je approve")
         journal = _open_journal(conn, ctx, period)
+        if seen is not None and seen != fingerprint_of(conn, journal):
+            raise StateError(
+                f"journal {journal.book} {journal.period} changed since the page was loaded: "
+                "review it again"
+            )
         failing = [c for c in reconcile.checks(conn, journal.book, journal.period) if not c.passed]
         if failing:
             raise StateError(
@@ -311,3 +323,170 @@ def _write_export(folder: Path, journal: Journal, lines: pl.DataFrame) -> dict[s
         found[f"{kind}_file"] = str(path.resolve())
         found[f"{kind}_sha256"] = hashlib.sha256(data).hexdigest()
     return found
+
+
+# The web app's Transfer JE views: a journal's card with everything the page shows, a window of
+# its lines, and the GL export files it recorded.
+EXPORT_KINDS = ("summary", "detail")
+NEXT_STEP = {"draft": "approve", "approved": "transfer", "transferred": "summarize"}
+LINES_PAGE = 100  # journal lines a page shows unless asked
+
+
+def fingerprint_of(conn: sa.Connection, journal: Journal) -> str:
+    """SHA-256 of what a user reviews before approving: the card's state, the debits, credits
+    and line count per currency, and every line's content in the listing's order (their ids
+    left out, so lines a processing run wrote again unchanged keep the fingerprint)."""
+    digest = hashlib.sha256()
+    state = store.card(conn, journal.book, journal.period)["state"]
+    digest.update(f"{journal.book}\n{journal.period}\n{state}\n".encode())
+    for total in store.totals(conn, journal.book, journal.period):
+        digest.update(
+            f"{total['currency']},{total['debit']},{total['credit']},{total['lines']}\n".encode()
+        )
+    for part in store.line_chunks(conn, journal.book, journal.period):
+        digest.update(part.write_csv(include_header=False).encode())
+    return digest.hexdigest()
+
+
+def fingerprint(ctx: Context, period: str | None = None) -> str:
+    """The fingerprint of a journal as it is now: what a page sends back as `approve`'s
+    `seen`, so that an approval is of the journal the user saw."""
+    with ctx.engine.connect() as conn:
+        return fingerprint_of(conn, book_period(conn, ctx, period))
+
+
+def card(ctx: Context, period: str | None = None) -> dict[str, Any]:
+    """The card of the Context's book's journal (default its open period) as a page shows it;
+    see `_card_view`."""
+    with ctx.engine.connect() as conn:
+        return _card_view(conn, book_period(conn, ctx, period))
+
+
+def cards(ctx: Context, period: str | None = None) -> list[dict[str, Any]]:
+    """The card of every book's journal of `period` (default: each book's open period), the
+    primary book first; with the Context's book, that book's only. A book in whose calendar the
+    period does not exist or is future is left out; when no book has it, an InputError."""
+    with ctx.engine.connect() as conn:
+        if ctx.book:
+            return [_card_view(conn, book_period(conn, ctx, period))]
+        primary = setup_store.primary_book(conn)
+        books = sorted(setup_store.book_names(conn), key=lambda name: (name != primary, name))
+        found = []
+        for book in books:
+            name = setup_store.open_period(conn, book) if period is None else period
+            if name is None or store.period_status(conn, book, name) in (None, "future"):
+                continue
+            found.append(_card_view(conn, Journal(book, name)))
+    if not found:
+        raise InputError(f"no book has a journal of period {period or '(open)'}")
+    return found
+
+
+def _card_view(conn: sa.Connection, journal: Journal) -> dict[str, Any]:
+    """A journal's card: its state and the period's status; who took each step and when; the
+    debits, credits and lines per currency; the GL export files recorded (name and SHA-256);
+    the fingerprint; the reconciliation's checks (pass, and each failing figure); the next step
+    and whether the last one can be revoked (an open period only); once summarized, the trial
+    balance. Money in major units, times as UTC text."""
+    stored = store.card(conn, journal.book, journal.period)
+    state = str(stored["state"])
+    is_open = store.period_status(conn, journal.book, journal.period) == "open"
+    checks = reconcile.checks(conn, journal.book, journal.period)
+    totals = _totals(conn, journal.book, journal.period)
+    return {
+        "book": journal.book,
+        "period": journal.period,
+        "period_status": "open" if is_open else "closed",
+        "state": state,
+        "steps": [
+            {"state": step, "by": stored.get(f"{step}_by"), "at": _at(stored.get(f"{step}_at"))}
+            for step in STEP
+        ],
+        "totals": [{k: t[k] for k in ("currency", "debit", "credit", "lines")} for t in totals],
+        "lines": sum(int(t["lines"]) for t in totals),
+        "files": [
+            {
+                "kind": kind,
+                "name": Path(str(stored[f"{kind}_file"])).name,
+                "sha256": stored[f"{kind}_sha256"],
+            }
+            for kind in EXPORT_KINDS
+            if stored.get(f"{kind}_file")
+        ],
+        "fingerprint": fingerprint_of(conn, journal),
+        "reconciliation": {
+            "pass": all(c.passed for c in checks),
+            "checks": [c.as_json() for c in checks],
+            "failing": [c.failure() for c in checks if not c.passed],
+        },
+        "next": NEXT_STEP.get(state) if is_open else None,
+        "revocable": is_open and state != "draft",
+        "trial_balance": _balance_rows(conn, journal) if state == "summarized" else None,
+    }
+
+
+def _at(moment: Any) -> str | None:
+    return utc_text(moment) if isinstance(moment, datetime) else None
+
+
+def _balance_rows(conn: sa.Connection, journal: Journal) -> list[dict[str, Any]]:
+    frame = store.balances(conn, journal.book, journal.period)
+    return _major(frame, ("debit", "credit", "balance")).to_dicts()
+
+
+def trial_balance_rows(ctx: Context, period: str | None = None) -> list[dict[str, Any]]:
+    """The rows of `trial_balance` (as `je show --trial-balance --format json` gives them)."""
+    return trial_balance(ctx, period).to_dicts()
+
+
+def lines_page(
+    ctx: Context, period: str | None = None, *, limit: int = LINES_PAGE, offset: int = 0
+) -> dict[str, Any]:
+    """A window of a journal's lines, as `je show` lists them (money in major units): the rows,
+    how many lines the journal has, the numbers of the first and last line shown, and the
+    offsets of the pages before and after (None at either end)."""
+    if limit < 1 or offset < 0:
+        raise InputError("limit must be at least 1 and offset cannot be negative")
+    with lines_of(ctx, period, limit=limit, offset=offset) as found:
+        rows = [row for part in found.pages for row in part.iter_rows(named=True)]
+        count = found.count()
+    return {
+        "book": found.journal.book,
+        "period": found.journal.period,
+        "rows": rows,
+        "count": count,
+        "limit": limit,
+        "offset": offset,
+        "first": offset + 1 if rows else None,
+        "last": offset + len(rows) if rows else None,
+        "prev_offset": max(offset - limit, 0) if offset else None,
+        "next_offset": offset + limit if offset + limit < count else None,
+    }
+
+
+def export_file(ctx: Context, period: str | None, kind: str) -> tuple[Path, str]:
+    """A GL export file (`summary` or `detail`) that "Mark as transferred" recorded for the
+    journal, and its SHA-256: only that file, and only while its bytes still have it."""
+    if kind not in EXPORT_KINDS:
+        raise InputError(f"GL export file {kind!r}: expected one of {', '.join(EXPORT_KINDS)}")
+    with ctx.engine.connect() as conn:
+        journal = book_period(conn, ctx, period)
+        stored = store.card(conn, journal.book, journal.period)
+    name, recorded = stored.get(f"{kind}_file"), stored.get(f"{kind}_sha256")
+    where = f"journal {journal.book} {journal.period}"
+    if not name or not recorded:
+        raise StateError(f"{where} is {stored['state']}: it has no GL export file recorded")
+    path = Path(str(name))
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as data:
+            while block := data.read(1 << 20):
+                digest.update(block)
+    except OSError:
+        raise StateError(f"the GL export file {path.name} of {where} is missing") from None
+    if digest.hexdigest() != recorded:
+        raise StateError(
+            f"the GL export file {path.name} of {where} changed since it was recorded: "
+            "its SHA-256 differs"
+        )
+    return path, str(recorded)
