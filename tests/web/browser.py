@@ -1,5 +1,5 @@
 """The browser tests' pieces: the app served by uvicorn, Debian's chromium driven by Playwright,
-pages at two widths, logging in through the form, and full-page screenshots.
+pages at two widths, logging in through the form, and screenshots of the top of a page.
 
 - `live_server`: the app (`create_app`, its scheduler on, ticking every 0.5 s) served by
   uvicorn in a thread on a free port of 127.0.0.1, over the test's copy of the web tests'
@@ -11,8 +11,9 @@ pages at two widths, logging in through the form, and full-page screenshots.
 - `page` (1280x800) and `mobile_page` (390x844): a fresh browser context each (no cookies),
   its base URL the live server's, so `page.goto("/jobs")` works.
 - `login(page, name)`: logs in through the login form (the users and PASSWORD of webclient).
-- `shot(page, name)`: a full-page PNG `<name>-<width>.png`, into docs/screenshots/ when
-  REVREC_SCREENSHOTS=1, else into the test's temporary folder (a CI run never dirties the tree).
+- `shot(page, name)`: a PNG of the page's top (at most TALLEST px), `<name>-<width>.png`, into
+  docs/screenshots/ when REVREC_SCREENSHOTS=1, else into the test's temporary folder (a CI run
+  never dirties the tree).
 
 A test module declares `pytest_plugins = ("browser",)`, which registers these fixtures once for
 the session (one chromium however many modules use it), imports the helpers (`from browser
@@ -57,6 +58,7 @@ DESKTOP = {"width": 1280, "height": 800}
 MOBILE = {"width": 390, "height": 844}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 START_SECONDS = 15.0
+TALLEST = 1600  # px of a screenshot
 TIMEOUT_MS = 5_000  # each Playwright action and expectation
 
 
@@ -207,14 +209,17 @@ def width_of(page):
 
 @pytest.fixture
 def shot(tmp_path):
-    """`shot(page, name)`: a full-page screenshot `<name>-<width>.png`; its path."""
+    """`shot(page, name)`: a screenshot of the top of the page `<name>-<width>.png`; its path."""
     wanted = os.environ.get("REVREC_SCREENSHOTS") == "1"
     folder = SCREENSHOTS if wanted else tmp_path / "screenshots"
 
     def take(page, name):
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{name}-{page.viewport_size['width']}.png"
-        page.screenshot(path=path, full_page=True, animations="disabled", caret="hide")
+        # The top of the page, at most TALLEST px: what a reader of the docs needs to see.
+        height = min(page.evaluate("document.documentElement.scrollHeight"), TALLEST)
+        clip = {"x": 0, "y": 0, "width": page.viewport_size["width"], "height": height}
+        page.screenshot(path=path, full_page=True, clip=clip, animations="disabled", caret="hide")
         return path
 
     return take
