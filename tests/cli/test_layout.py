@@ -1,5 +1,6 @@
 """The CLI's layout: one module per area under revrec.cli.commands, every command in one of
-them, and the CLI importing only services (and money, calendar, vocab, errors, words)."""
+them, and the CLI importing only services and the web app (and money, calendar, vocab, errors,
+words)."""
 
 import ast
 import importlib
@@ -48,10 +49,14 @@ AREAS = {
     "exports": {("export", "schedules")},
     "audit": {("audit", "list"), ("audit", "verify")},
     "tools": {("demo",), ("bench",)},
+    "users": {("users", "list"), ("users", "add"), ("users", "change"), ("users", "token")},
+    "web": {("serve",)},
 }
-# What the CLI may import of revrec: services, itself, and what rendering needs.
+# What the CLI may import of revrec: services, itself, the web app (`serve` starts it, `bench
+# --pages` times it), and what rendering needs.
 ALLOWED = (
     "revrec.services",
+    "revrec.web",
     "revrec.cli",
     "revrec.money",
     "revrec.calendar",
