@@ -80,7 +80,8 @@ def _books(conn: sa.Connection, ctx: Context) -> list[str]:
     return setup_store.dependent_books(conn)
 
 
-def checklist_of(conn: sa.Connection, ctx: Context) -> Checklist:
+def checklist_of(conn: sa.Connection, ctx: Context, *, read: bool = False) -> Checklist:
+    """The close checklist of the open period (`read`: for a page, not the close itself)."""
     books = _books(conn, ctx)
     period = setup_store.open_period(conn, books[0])
     if period is None:
@@ -99,7 +100,8 @@ def checklist_of(conn: sa.Connection, ctx: Context) -> Checklist:
             Item(f"journal {book} {period} summarized", state == "summarized",
                  f"the journal is {state}: approve, transfer and summarize it (revrec je)")
         )  # fmt: skip
-        failing = [c.failure() for c in reconcile.checks(conn, book, period) if not c.passed]
+        found = reconcile.checks(conn, book, period, read=read)
+        failing = [c.failure() for c in found if not c.passed]
         items.append(
             Item(f"reconciliation {book} {period} passes", not failing, "; ".join(failing))
         )
@@ -119,7 +121,7 @@ def period_to_close(ctx: Context) -> str:
 
 def checklist(ctx: Context) -> Checklist:
     with ctx.engine.connect() as conn:
-        return checklist_of(conn, ctx)
+        return checklist_of(conn, ctx, read=True)
 
 
 def close(ctx: Context, *, acknowledge_errors: bool = False) -> Closed:

@@ -132,7 +132,7 @@ def reconciliation(
 ) -> tuple[Journal, list[reconcile.Check]]:
     with ctx.engine.connect() as conn:
         journal = book_period(conn, ctx, period)
-        return journal, reconcile.checks(conn, journal.book, journal.period)
+        return journal, reconcile.checks(conn, journal.book, journal.period, read=True)
 
 
 def approve(ctx: Context, period: str | None = None, *, seen: str | None = None) -> Journal:
@@ -391,7 +391,7 @@ def _card_view(conn: sa.Connection, journal: Journal) -> dict[str, Any]:
     stored = store.card(conn, journal.book, journal.period)
     state = str(stored["state"])
     is_open = store.period_status(conn, journal.book, journal.period) == "open"
-    checks = reconcile.checks(conn, journal.book, journal.period)
+    checks = reconcile.checks(conn, journal.book, journal.period, read=True)
     totals = _totals(conn, journal.book, journal.period)
     return {
         "book": journal.book,

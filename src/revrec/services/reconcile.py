@@ -50,8 +50,10 @@ class Check:
         return f"{self.name}{where}: {shown['left']} != {shown['right']}"
 
 
-def checks(conn: sa.Connection, book: str, period: str) -> list[Check]:
-    """Every check of a book's journal through `period` (the open period when approving)."""
+def checks(conn: sa.Connection, book: str, period: str, *, read: bool = False) -> list[Check]:
+    """Every check of a book's journal through `period` (the open period when approving).
+    `read`: for a page or listing only, never a step (the reports' Basis may come from the
+    cache of `reports.cached_basis`)."""
     gl = store.account_totals(conn, book, period)
     found = [
         Check(
@@ -66,7 +68,8 @@ def checks(conn: sa.Connection, book: str, period: str) -> list[Check]:
     found += [
         Check("journal debits = credits", t["currency"], t["debit"], t["credit"]) for t in movement
     ]
-    data = reports.basis(conn, Journal(book, period))
+    journal = Journal(book, period)
+    data = reports.cached_basis(conn, journal) if read else reports.basis(conn, journal)
     figures = _report_totals(data)
     costs = store.cost_totals(conn, book, period)
     for row in figures.sort("currency").iter_rows(named=True):

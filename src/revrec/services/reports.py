@@ -4,11 +4,19 @@ end (`store.history`), run the engine over it once, and compute the report (`eng
 A closed period's figures are recomputed from the inputs processed through it, which later
 inputs never change, so its reports stay the same to the byte (decision 59). The shells only
 render what this returns.
+
+A read (a report, a journal card, the close checklist, but never a step that changes the
+subledger) may take the Basis from a small in-process cache keyed by the database, book,
+period, filters and the head of the audit log: every change to the subledger is audit-logged in
+its own transaction, so an unchanged head means unchanged inputs (decision 89).
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
@@ -20,6 +28,7 @@ from revrec.errors import InputError
 from revrec.services.book_period import Journal, book_period
 from revrec.services.context import Context
 from revrec.services.processing.inputs import engine_inputs
+from revrec.store import audit as audit_store
 from revrec.store import history
 from revrec.store import journals as journal_store
 from revrec.store import rules as setup_rules
@@ -94,7 +103,7 @@ def report(
         if name == "rollforward":
             rows = _rollforward(conn, journal, filters, periods)
         else:
-            data = basis(conn, journal, filters)
+            data = cached_basis(conn, journal, filters)
             rows = _compute(name, data, by=by, periods=periods)
     keys = KEYS[name] or (*rules.GROUPS[by], "currency")
     money = [c for c in rows.columns if c not in keys]
@@ -107,6 +116,31 @@ def _compute(name: str, data: rules.Basis, *, by: str, periods: int) -> pl.DataF
     compute = {"liability": rules.liability, "asset": rules.asset, "insight": rules.insight,
                "rpo": rules.rpo}  # fmt: skip
     return compute[name](data)
+
+
+CACHED = 8  # Bases kept: a few books and periods of the reports and cards being looked at
+_cache: OrderedDict[tuple[Any, ...], rules.Basis] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def cached_basis(
+    conn: sa.Connection, journal: Journal, filters: Filters = Filters()
+) -> rules.Basis:
+    """`basis`, from the cache when nothing was audit-logged since it was computed. For reads
+    only: a connection that has written (and not yet audit-logged) must call `basis`. The head
+    is read before the inputs, so a cached Basis is never older than its key."""
+    key = (conn.engine.url, journal.book, journal.period, filters, audit_store.head(conn))
+    with _cache_lock:
+        found = _cache.get(key)
+        if found is not None:
+            _cache.move_to_end(key)
+            return found
+    computed = basis(conn, journal, filters)
+    with _cache_lock:
+        _cache[key] = computed
+        while len(_cache) > CACHED:
+            _cache.popitem(last=False)
+    return computed
 
 
 def basis(conn: sa.Connection, journal: Journal, filters: Filters = Filters()) -> rules.Basis:

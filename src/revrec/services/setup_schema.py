@@ -45,6 +45,7 @@ PERCENT_DECIMALS = 6
 # `every`: a whole number of minutes, hours or days (15m, 1h, 1d); see docs/file-formats.md.
 INTERVAL = re.compile(r"[1-9][0-9]{0,3}[mhd]")
 CRON_FIELDS = 5
+MAX_MINOR = 2**63 - 1  # the largest amount a BIGINT column keeps, in minor units
 PLAIN_INT = re.compile(r"[+-]?[0-9]+")
 
 Loc = tuple[str | int, ...]
@@ -365,9 +366,13 @@ class Ssp(Model):
             found.append(((), "give exactly one of ssp, ssp_percent_of_list", None))
         elif self.ssp is not None:
             try:
-                parse(self.ssp, self.currency)
+                minor = parse(self.ssp, self.currency)
             except InputError as error:
                 found.append((("ssp",), str(error), self.ssp))
+            else:
+                if abs(minor) > MAX_MINOR:
+                    message = f"{self.ssp} is too large: at most {MAX_MINOR} minor units"
+                    found.append((("ssp",), message, self.ssp))
         if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
             message = f"{self.valid_to} is before valid_from {self.valid_from}"
             found.append((("valid_to",), message, self.valid_to))

@@ -51,6 +51,7 @@ ACTION_WORDS: dict[str, str] = {
 }
 _NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 MIN_PASSWORD = 8
+MAX_LABEL = 128  # characters of an API token's label
 _hasher = PasswordHasher()
 
 
@@ -112,7 +113,7 @@ def change_user(
 ) -> None:
     """Change a user's role, password or activity (audit-logged as `user.change`; a password
     change is logged as such, never its value)."""
-    _check(name, role or ROLES[0], password)
+    _check(name, ROLES[0] if role is None else role, password)
     with ctx.engine.begin() as conn:
         found = store.user(conn, name)
         if found is None:
@@ -162,6 +163,9 @@ def user_of(ctx: Context, name: str) -> dict[str, str] | None:
 
 def make_token(ctx: Context, name: str, label: str) -> str:
     """A new API token for a user: returned once, stored as its SHA-256 (`token.add`)."""
+    label = label.strip()
+    if not 1 <= len(label) <= MAX_LABEL or not label.isprintable():
+        raise InputError(f"a token's label is 1-{MAX_LABEL} printable characters")
     token = "rr_" + secrets.token_urlsafe(32)
     with ctx.engine.begin() as conn:
         if store.user(conn, name) is None:

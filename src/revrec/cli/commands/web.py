@@ -38,6 +38,9 @@ def serve(
     no_jobs: Annotated[
         bool, typer.Option("--no-jobs", help="do not run the jobs on their schedule")
     ] = False,
+    max_upload_mb: Annotated[
+        int, typer.Option("--max-upload-mb", min=1, help="the largest upload accepted, in MB")
+    ] = 200,
 ) -> None:
     """Start the web app and API; the active jobs run on their schedule while it runs."""
     import uvicorn
@@ -51,7 +54,12 @@ def serve(
     if demo:
         url = url or f"sqlite:///{DEMO_DATABASE}"
         _demo_database(url)
-    settings = Settings(database_url=url, secure_cookies=not _loopback(host), scheduler=not no_jobs)
+    settings = Settings(
+        database_url=url,
+        secure_cookies=not _loopback(host),
+        scheduler=not no_jobs,
+        max_upload_bytes=max_upload_mb * 1024 * 1024,
+    )
     if key := os.environ.get("REVREC_SECRET_KEY"):
         settings = dataclasses.replace(settings, secret_key=key)
     app = create_app(settings)
@@ -67,9 +75,20 @@ def _demo_database(url: str) -> None:
     from revrec.services import demo_portfolio
 
     if url.startswith("sqlite:///") and Path(url.removeprefix("sqlite:///")).exists():
+        typer.echo(f"serving the demo database {url.removeprefix('sqlite:///')} as it is")
         return
-    typer.echo("building the demo portfolio...", err=True)
-    demo_portfolio.build(new_database(url))
+    typer.echo("building the demo portfolio (about 20 s)...", err=True)
+    built = demo_portfolio.build(new_database(url))
+    closed = built.get("closed_periods")
+    if built.get("built") and isinstance(closed, list):
+        typer.echo(
+            f"demo portfolio: {built['contracts']} contracts, {built['lines']} lines, "
+            f"periods {', '.join(str(p) for p in closed)} closed, "
+            f"{built['open_period']} open with its journals waiting for approval, "
+            f"{built['error_rows']} error rows in the stage area"
+        )
+    else:
+        typer.echo("serving the demo database as it is")
 
 
 def register(app: typer.Typer) -> None:
