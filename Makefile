@@ -8,7 +8,7 @@ UV_VERSION := 0.13.8
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint format bench bench-web browser screenshots clean
+.PHONY: install run test test-deep lint format bench bench-web browser screenshots clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ browser:
 
 test: install lint browser
 	$(BIN)/pytest
+
+# The same with every property test at 200 examples (CI runs 60).
+test-deep: install lint browser
+	HYPOTHESIS_PROFILE=deep $(BIN)/pytest
 
 # The screenshots in docs/screenshots, taken by the browser tests.
 screenshots: install browser
@@ -58,7 +62,7 @@ clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
 # The fuzzer of the shipped examples (tests/fuzz): FILES seeded mutated files (10,000 by
-# default; `make test` runs 500), imported and processed in-process; one summary line.
+# default; `make test` runs 150), imported and processed in-process; one summary line.
 .PHONY: fuzz
 fuzz: install
 	REVREC_FUZZ_FILES=$(or $(FILES),10000) $(BIN)/pytest tests/fuzz -q

@@ -183,7 +183,6 @@ OUTPUTS = (
 )  # fmt: skip
 
 
-@settings(max_examples=200)
 @given(portfolios(), st.data())
 def test_a_run_over_all_contracts_equals_the_runs_over_any_split(inputs, data):
     contracts = sorted(inputs.lines["contract_id"].unique().to_list())

@@ -1,5 +1,5 @@
 """kill -9 during an import and its processing (SPEC §4.2 "nothing half-written survives a
-crash"), 20 times on each database: each killed import is followed by the same import again,
+crash"), KILLS times on each database: each killed import is followed by the same import again,
 and the final state equals an uninterrupted run's, with a true summary.
 
 Each kill runs on a database of its own, made from the same setup, so that every re-import
@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 from databases import PG, pg_admin
 from revrec.cli.main import app
 
-KILLS = 20
+KILLS = 10
 SETUP = """
 pob_templates:
   - {name: saas_daily, method: ratable_daily}
