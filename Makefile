@@ -33,7 +33,7 @@ browser:
 test: install lint browser
 	$(BIN)/pytest
 
-# The same with every property test at 200 examples (CI runs 60).
+# The same with every property test at 200 examples (CI runs 30).
 test-deep: install lint browser
 	HYPOTHESIS_PROFILE=deep $(BIN)/pytest
 
@@ -62,7 +62,7 @@ clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
 # The fuzzer of the shipped examples (tests/fuzz): FILES seeded mutated files (10,000 by
-# default; `make test` runs 150), imported and processed in-process; one summary line.
+# default; `make test` runs 80), imported and processed in-process; one summary line.
 .PHONY: fuzz
 fuzz: install
 	REVREC_FUZZ_FILES=$(or $(FILES),10000) $(BIN)/pytest tests/fuzz -q

@@ -280,7 +280,7 @@ curves = st.sampled_from([("ratable_daily", None), ("ratable_monthly", "full_mon
                           ("point_in_time", None)])  # fmt: skip
 
 
-@settings(max_examples=60, deadline=None)
+@settings(deadline=None)
 @given(st.lists(st.tuples(st.integers(-10**9, 10**9), curves, days, st.integers(1, 700)),
                 min_size=1, max_size=6))  # fmt: skip
 def test_the_curve_differences_are_the_schedule(drawn):

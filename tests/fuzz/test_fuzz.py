@@ -1,4 +1,4 @@
-"""The fuzzer (fuzzing.py): REVREC_FUZZ_FILES seeded mutations of the shipped examples (150 by
+"""The fuzzer (fuzzing.py): REVREC_FUZZ_FILES seeded mutations of the shipped examples (80 by
 default; `make fuzz` runs 10,000), each imported and processed in-process on a fresh copy of a
 prepared SQLite database. No traceback, every stage row ends processed, future, pending with a
 reason or error with a message, no job fails, and the good rows alone post the same subledger.
@@ -15,7 +15,7 @@ from pathlib import Path
 import fuzzing
 import pytest
 
-FILES = int(os.environ.get("REVREC_FUZZ_FILES", "150"))
+FILES = int(os.environ.get("REVREC_FUZZ_FILES", "80"))
 # Worker processes (each spawned once, running its share of the seeds): the cores, at most 2.
 WORKERS = int(os.environ.get("REVREC_FUZZ_WORKERS", str(min(2, os.cpu_count() or 1))))
 SHOWN_FAILURES = 20

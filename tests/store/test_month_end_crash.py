@@ -60,7 +60,7 @@ from revrec.store.audit import LOCK_KEY
 
 PG = os.environ.get("REVREC_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 CHILD = Path(__file__).with_name("month_end_crash_child.py")
-KILLS_PER_STEP = 3  # 12 kills per database
+KILLS_PER_STEP = 5  # 20 kills per database
 FIRST, NEXT = "2024-01", "2024-02"
 SETUP = """
 books:

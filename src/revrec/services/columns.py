@@ -101,6 +101,7 @@ USER_COLUMNS: Columns = {
 PAGE_BENCH_COLUMNS: Columns = {
     "path": pl.String,
     "status": pl.Int64,
+    "first_ms": pl.Float64,
     "median_ms": pl.Float64,
     "max_ms": pl.Float64,
     "bytes": pl.Int64,
