@@ -33,7 +33,7 @@ browser:
 test: install lint browser
 	$(BIN)/pytest
 
-# The same with every property test at 200 examples (CI runs 30).
+# The same with every property test at 200 examples (CI runs 20).
 test-deep: install lint browser
 	HYPOTHESIS_PROFILE=deep $(BIN)/pytest
 

@@ -1,6 +1,6 @@
 """Test configuration: Hypothesis profiles for the property tests, and the databases.
 
-"ci" (the default) runs 30 derandomized examples per property, to keep the suite under CI's 15
+"ci" (the default) runs 20 derandomized examples per property, to keep the suite under CI's 15
 minutes on two cores; HYPOTHESIS_PROFILE=deep (`make test-deep`) runs 200, dev 50 random ones.
 
 Every store and web test runs on SQLite and on PostgreSQL (`db_url`); each test gets a database
@@ -16,7 +16,7 @@ from hypothesis import settings
 
 from databases import PG, Cli, pg_admin, pg_reachable
 
-settings.register_profile("ci", max_examples=30, deadline=None, derandomize=True, print_blob=True)
+settings.register_profile("ci", max_examples=20, deadline=None, derandomize=True, print_blob=True)
 settings.register_profile(
     "deep", max_examples=200, deadline=None, derandomize=True, print_blob=True
 )

@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 from databases import PG, pg_admin
 from revrec.cli.main import app
 
-KILLS = 6
+KILLS = 4
 SETUP = """
 pob_templates:
   - {name: saas_daily, method: ratable_daily}

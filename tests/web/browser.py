@@ -59,7 +59,7 @@ MOBILE = {"width": 390, "height": 844}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 START_SECONDS = 15.0
 TALLEST = 1600  # px of a screenshot
-TIMEOUT_MS = 5_000  # each Playwright action and expectation
+TIMEOUT_MS = 20_000  # each Playwright action and expectation
 
 
 @dataclass(frozen=True)
