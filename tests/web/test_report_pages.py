@@ -10,6 +10,7 @@ import fastexcel
 import pytest
 
 from revrec.web import charts
+from revrec.web.routes import reports as report_routes
 
 TOTAL_ROW = re.compile(r'<tr class="total" data-currency="([A-Z]{3})">(.*?)</tr>', re.DOTALL)
 CELL = re.compile(r'<td data-col="([^"]+)"[^>]*>(.*?)</td>', re.DOTALL)
@@ -223,3 +224,28 @@ def test_the_reports_list_and_the_filters_keep_what_was_asked(viewer):
     reconcile = viewer.get("/reports/reconcile").text
     assert 'id="reconcile-result" class="badge ok">passes' in reconcile
     assert reconcile.count('data-pass="true"') == 27
+
+
+def test_a_long_report_pages_its_rows_and_keeps_its_filters(web_db, viewer, monkeypatch):
+    monkeypatch.setattr(report_routes, "ROWS_SHOWN", 4)
+    expected = [r["so_line_id"] for r in cli_json(web_db, "waterfall")["rows"]]
+    assert len(expected) == 10
+    seen, url, pages = [], "/reports/waterfall?periods=6", 0
+    while url:
+        page = viewer.get(url)
+        assert page.status_code == 200
+        body = page.text.split("<tbody>")[1].split("</tbody>")[0]
+        seen += re.findall(r'<td data-col="so_line_id"><a href="[^"]+">([^<]+)</a>', body)
+        assert "periods=6" in url
+        assert len(TOTAL_ROW.findall(page.text)) == 3  # on every page
+        found = re.search(r'<a rel="next" href="([^"]+)"', page.text)
+        url = found.group(1).replace("&amp;", "&") if found else ""
+        pages += 1
+    assert pages == 3
+    assert seen == expected
+    assert "Rows 9\N{EN DASH}10 of 10" in page.text
+    assert 'rel="prev"' in page.text
+    past = viewer.get("/reports/waterfall?offset=500")  # past the end: the last row
+    assert past.status_code == 200
+    assert "Rows 10\N{EN DASH}10 of 10" in past.text
+    assert viewer.get("/reports/waterfall?offset=-1").status_code == 422

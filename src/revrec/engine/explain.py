@@ -190,17 +190,20 @@ class Explanation:
     posting: int  # what processing posts for the line in the period explained, as of now
 
 
-def explain(inputs: Inputs, records: Records, line_id: str, book: str) -> Explanation:
+def explain(
+    inputs: Inputs, records: Records, line_id: str, book: str, *, history: bool = True
+) -> Explanation:
     """The explanation of a line of the contract in `inputs` (one contract's inputs, `book`
     open at the period explained), from one engine run and one run as of each period in which
-    versions of the contract were processed."""
+    versions of the contract were processed. `history=False` skips those runs: the versions
+    and their changes are left out (the Workbench's contract view)."""
     period = int(inputs.books.filter(pl.col("book") == book)["open_period"][0])
     out = run(inputs)
     versions, based = prepared(inputs)
     mine = based.filter(pl.col("line_id") == line_id)
     contract, currency = mine["contract_id"][0], mine["currency"][0]
     segments = book_segments(inputs, book).filter(pl.col("line_id") == line_id)
-    changes = _changes(inputs, records, line_id, book)
+    changes = _changes(inputs, records, line_id, book) if history else []
     line = _line(inputs, mine, book, out)
     posted = out.postings.filter((pl.col("book") == book) & (pl.col("line_id") == line_id))
     return Explanation(
@@ -211,7 +214,7 @@ def explain(inputs: Inputs, records: Records, line_id: str, book: str) -> Explan
         period=period,
         line=line,
         allocation=_allocation(based.filter(pl.col("contract_id") == contract)),
-        versions=_versions(versions, records, line_id, changes),
+        versions=_versions(versions, records, line_id, changes) if history else [],
         changes=[c for c, _ in changes],
         segments=_segments(segments, versions.filter(pl.col("line_id") == line_id)),
         curve=_curve(segments),

@@ -44,14 +44,17 @@ BALANCE_RULES = {
 }
 
 
-def explain(ctx: Context, line_id: str, *, period: str | None = None) -> dict[str, Any]:
+def explain(
+    ctx: Context, line_id: str, *, period: str | None = None, history: bool = True
+) -> dict[str, Any]:
     """The explanation of a line in the Context's book (default primary) at the end of a period
-    (default its open one), as one JSON-ready document."""
+    (default its open one), as one JSON-ready document (`history=False`: without its versions
+    and changes, one engine run)."""
     with ctx.engine.connect() as conn:
         journal = book_period(conn, ctx, period)
         _check_line(conn, line_id)
         inputs, records = _load(conn, journal, line_id)
-    return document(rules.explain(inputs, records, line_id, journal.book))
+    return document(rules.explain(inputs, records, line_id, journal.book, history=history))
 
 
 def _check_line(conn: sa.Connection, line_id: str) -> None:

@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from revrec.calendar import utc_text
 from revrec.errors import InputError, StateError
 from revrec.money import format_minor, major_units
-from revrec.services import reconcile
+from revrec.services import read_cache, reconcile
 from revrec.services.book_period import Journal, book_period
 from revrec.services.context import Context
 from revrec.services.subledger import primary_book
@@ -413,7 +413,11 @@ def _card_view(conn: sa.Connection, journal: Journal) -> dict[str, Any]:
             for kind in EXPORT_KINDS
             if stored.get(f"{kind}_file")
         ],
-        "fingerprint": fingerprint_of(conn, journal),
+        "fingerprint": read_cache.cached(
+            conn,
+            ("fingerprint", journal.book, journal.period),
+            lambda: fingerprint_of(conn, journal),
+        ),
         "reconciliation": {
             "pass": all(c.passed for c in checks),
             "checks": [c.as_json() for c in checks],

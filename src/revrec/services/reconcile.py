@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from revrec.engine import reports as rules
 from revrec.money import format_minor
-from revrec.services import reports
+from revrec.services import read_cache, reports
 from revrec.services.book_period import Journal
 from revrec.store import journals as store
 from revrec.store import lines as line_store
@@ -52,8 +52,17 @@ class Check:
 
 def checks(conn: sa.Connection, book: str, period: str, *, read: bool = False) -> list[Check]:
     """Every check of a book's journal through `period` (the open period when approving).
-    `read`: for a page or listing only, never a step (the reports' Basis may come from the
-    cache of `reports.cached_basis`)."""
+    `read`: for a page or listing only, never a step (the checks and the reports' Basis may
+    come from `read_cache`)."""
+    if read:
+        kept = read_cache.cached(
+            conn, ("checks", book, period), lambda: _checks(conn, book, period, read=True)
+        )
+        return list(kept)
+    return _checks(conn, book, period, read=False)
+
+
+def _checks(conn: sa.Connection, book: str, period: str, *, read: bool) -> list[Check]:
     gl = store.account_totals(conn, book, period)
     found = [
         Check(

@@ -13,10 +13,7 @@ its own transaction, so an unchanged head means unchanged inputs (decision 89).
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
@@ -25,10 +22,10 @@ from revrec.calendar import parse_period, period_indexes, period_name
 from revrec.engine import reports as rules
 from revrec.engine import run as engine
 from revrec.errors import InputError
+from revrec.services import read_cache
 from revrec.services.book_period import Journal, book_period
 from revrec.services.context import Context
 from revrec.services.processing.inputs import engine_inputs
-from revrec.store import audit as audit_store
 from revrec.store import history
 from revrec.store import journals as journal_store
 from revrec.store import rules as setup_rules
@@ -118,29 +115,12 @@ def _compute(name: str, data: rules.Basis, *, by: str, periods: int) -> pl.DataF
     return compute[name](data)
 
 
-CACHED = 8  # Bases kept: a few books and periods of the reports and cards being looked at
-_cache: OrderedDict[tuple[Any, ...], rules.Basis] = OrderedDict()
-_cache_lock = threading.Lock()
-
-
 def cached_basis(
     conn: sa.Connection, journal: Journal, filters: Filters = Filters()
 ) -> rules.Basis:
-    """`basis`, from the cache when nothing was audit-logged since it was computed. For reads
-    only: a connection that has written (and not yet audit-logged) must call `basis`. The head
-    is read before the inputs, so a cached Basis is never older than its key."""
-    key = (conn.engine.url, journal.book, journal.period, filters, audit_store.head(conn))
-    with _cache_lock:
-        found = _cache.get(key)
-        if found is not None:
-            _cache.move_to_end(key)
-            return found
-    computed = basis(conn, journal, filters)
-    with _cache_lock:
-        _cache[key] = computed
-        while len(_cache) > CACHED:
-            _cache.popitem(last=False)
-    return computed
+    """`basis`, kept by `read_cache` while nothing was audit-logged. For reads only."""
+    key = ("basis", journal.book, journal.period, filters)
+    return read_cache.cached(conn, key, lambda: basis(conn, journal, filters))
 
 
 def basis(conn: sa.Connection, journal: Journal, filters: Filters = Filters()) -> rules.Basis:

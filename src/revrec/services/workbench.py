@@ -107,7 +107,7 @@ def contract(ctx: Context, contract_id: str, *, period: str | None = None) -> di
     in_book = replace(ctx, book=journal.book)
     currency = str(facts["currency"])
     explained = (
-        explain.explain(in_book, str(versions["line_id"][0]), period=journal.period)
+        explain.explain(in_book, str(versions["line_id"][0]), period=journal.period, history=False)
         if versions.height
         else None
     )

@@ -30,7 +30,7 @@ from revrec.web.security import Actor, context_of, need
 router = APIRouter()
 Viewer = Annotated[Actor, Depends(need("view"))]
 TEXT = r"^[^\x00-\x1f\x7f]*$"  # no control characters
-ROWS_SHOWN = 1000  # rows a report page's table shows; the downloads have every row
+ROWS_SHOWN = 200  # rows a report page's table shows at a time; the downloads have every row
 # Each report: its title and what it shows (SPEC §8).
 REPORTS = {
     "waterfall": (
@@ -229,7 +229,7 @@ def _links(name: str, keys: list[str], book: str, period: str) -> tuple[dict[str
     return links, url, key
 
 
-def _page(ctx: Context, name: str, asked: Asked) -> dict[str, Any]:
+def _page(ctx: Context, name: str, asked: Asked, offset: int = 0) -> dict[str, Any]:
     title, description = REPORTS.get(name, (name, ""))
     common = {
         "name": name,
@@ -246,7 +246,8 @@ def _page(ctx: Context, name: str, asked: Asked) -> dict[str, Any]:
     document = report_files.document(found, rows, totals)
     keys = [c for c in rows.columns if c not in found.money]
     links, figure, figure_key = _links(name, keys, found.book, found.period)
-    shown = document["rows"][:ROWS_SHOWN]
+    offset = min(offset, max(rows.height - 1, 0))
+    shown = document["rows"][offset : offset + ROWS_SHOWN]
     if name == "waterfall":
         label = [k for k in keys if k != "currency"][-1]  # so_line_id, customer_id, ...
         made = charts.waterfall(
@@ -264,6 +265,11 @@ def _page(ctx: Context, name: str, asked: Asked) -> dict[str, Any]:
         "money": found.money,
         "rows": shown,
         "count": rows.height,
+        "first": offset + 1,
+        "previous": _paged(name, asked, offset - ROWS_SHOWN) if offset > 0 else None,
+        "next": (
+            _paged(name, asked, offset + ROWS_SHOWN) if offset + ROWS_SHOWN < rows.height else None
+        ),
         "totals": document["totals"],
         "links": links,
         "figure_link": figure,
@@ -273,6 +279,15 @@ def _page(ctx: Context, name: str, asked: Asked) -> dict[str, Any]:
             fmt: f"/reports/{quote(name)}/download?" + asked.query(format=fmt) for fmt in MEDIA
         },
     }
+
+
+def _paged(name: str, asked: Asked, offset: int) -> str:
+    """The report page's link to its rows from `offset` on (the same filters)."""
+    more = {"offset": offset} if offset > 0 else {}
+    return f"/reports/{quote(name)}?" + asked.query(**more)
+
+
+Offset = Annotated[int, Query(ge=0, le=10**9, description="the first row the table shows")]
 
 
 @router.get(
@@ -288,10 +303,12 @@ def reports_page(request: Request, book: Book = "") -> HTMLResponse:
 
 
 @router.get("/reports/{name}", response_class=HTMLResponse, include_in_schema=False)
-def report_page(request: Request, name: Name, actor: Viewer, asked: Report) -> HTMLResponse:
+def report_page(
+    request: Request, name: Name, actor: Viewer, asked: Report, offset: Offset = 0
+) -> HTMLResponse:
     ctx = _context(request, actor, asked)
     template = "reports_reconcile.html" if name == "reconcile" else "reports_report.html"
-    return render.page(request, template, _page(ctx, name, asked))
+    return render.page(request, template, _page(ctx, name, asked, offset))
 
 
 def _download(request: Request, ctx: Context, name: str, asked: Asked, fmt: str) -> FileResponse:

@@ -1,0 +1,44 @@
+"""What a page reads, kept while nothing was audit-logged (decision 89): the reports' Basis,
+a journal's reconciliation checks and its fingerprint. Every change to the subledger (an
+import, a run, a step, a setup load) appends to the audit log, so the log's head names the
+state a result was computed from. For reads only: a connection that has written (and not yet
+audit-logged) must compute afresh."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+
+from revrec.store import audit as audit_store
+
+T = TypeVar("T")
+KEPT = 32  # results kept: a few books and periods of the reports and cards being looked at
+_kept: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+_lock = threading.Lock()
+
+
+def cached(conn: sa.Connection, key: tuple[Hashable, ...], compute: Callable[[], T]) -> T:
+    """`compute()`, or its result from the last time with the same key and audit log head.
+    The head is read before `compute` reads anything, so a kept result is never older than
+    its key."""
+    full = (str(conn.engine.url), *key, audit_store.head(conn))
+    with _lock:
+        if full in _kept:
+            _kept.move_to_end(full)
+            return _kept[full]  # type: ignore[no-any-return]
+    computed = compute()
+    with _lock:
+        _kept[full] = computed
+        while len(_kept) > KEPT:
+            _kept.popitem(last=False)
+    return computed
+
+
+def clear() -> None:
+    """Forget every kept result (the benchmarks' first requests)."""
+    with _lock:
+        _kept.clear()
