@@ -19,6 +19,8 @@ import json
 import sqlalchemy as sa
 from helpers import BILL_HEADS, SO_HEADS, bill, query, so, write_csv
 
+from revrec.services import reports
+
 SETUP = """
 books:
   - {name: PRIMARY, primary: true, currency: USD}
@@ -271,3 +273,33 @@ def test_an_unbalanced_journal_cannot_be_approved(cli, tmp_path):
     assert str(refused.exception).startswith("journal PRIMARY 2024-01 cannot be approved: ")
     assert "journal debits = credits (USD): 3130.01 != 3130.00" in str(refused.exception)
     assert _journals(cli, "2024-01")[("PRIMARY", "draft")] == ("3130.01", "3130.00", 16)
+
+
+def test_the_close_reuses_the_figures_a_journal_was_approved_with(cli, tmp_path, monkeypatch):
+    """Decision 91: approve keeps the report figures it checked; the close's checklist takes
+    them while no audit entry since may have changed the reports' inputs, else computes."""
+    _load(cli, tmp_path)
+    _month_end(cli, tmp_path, "2024-01", close=False)
+    kept = dict(query(cli.url, "select book, figures from journals where period = '2024-01'"))
+    # January, PRIMARY: billed 1,500.00, recognized 1,400.00; C1 deferred 200.00, C2 asset 100.
+    usd = json.loads(str(kept["PRIMARY"]))
+    assert [(f["currency"], f["billed_to_date"], f["recognized_to_date"]) for f in usd] == [
+        ("USD", 150000, 140000)
+    ]
+    assert (usd[0]["liability_closing"], usd[0]["asset_closing"]) == (20000, 10000)
+    computed = []
+    basis = reports.basis
+
+    def counted(conn, journal, *args):
+        computed.append((journal.book, journal.period))
+        return basis(conn, journal, *args)
+
+    monkeypatch.setattr(reports, "basis", counted)
+    cli("period", "close", "--yes")
+    assert computed == []  # nothing changed since the approvals: no engine run for the checks
+
+    _month_end(cli, tmp_path, "2024-02", close=False)
+    computed.clear()
+    cli("setup", "load", tmp_path / "setup.yaml")  # may change what the reports read
+    cli("period", "close", "--yes")
+    assert sorted(computed) == [("LOCAL", "2024-02"), ("PRIMARY", "2024-02")]

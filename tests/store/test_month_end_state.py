@@ -102,6 +102,7 @@ from typer.testing import CliRunner
 from revrec.cli.main import app
 from revrec.errors import RevrecError
 from revrec.store import db
+from revrec.store import journals as journal_store
 
 STEPS = 25
 EXAMPLES = {"sqlite": 1, "postgresql": 1}
@@ -643,6 +644,7 @@ class MonthEnd(RuleBasedStateMachine):
         for book in BOOKS:
             self.general_ledger_is_the_subledger(book)
             self.journal_is_its_sources(book)
+            self.balances_from_the_last_trial_balance_are_the_lines(book)
 
     def journals_balance_per_currency(self) -> None:
         unbalanced = self.query(
@@ -699,6 +701,16 @@ class MonthEnd(RuleBasedStateMachine):
             (d.doc_line_id, d.kind, d.line_id, d.signed, period_name(d.period))
             for d in model.documents.values()
         }
+
+    def balances_from_the_last_trial_balance_are_the_lines(self, book: str) -> None:
+        """The month-end's account balances (the last closed trial balance plus the lines
+        after it) are those summed from every line, in the open and each closed period."""
+        with self.engine.connect() as conn:
+            for period in [*self.frozen, period_name(self.model.open_month)]:
+                found = journal_store.account_balances(conn, book, period)
+                assert found.equals(
+                    journal_store.account_balances(conn, book, period, from_lines=True)
+                ), (book, period)
 
     def general_ledger_is_the_subledger(self, book: str) -> None:
         """Invariant 4 per contract: the GL through the open period is the §5.1 position."""

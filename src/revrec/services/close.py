@@ -95,12 +95,15 @@ def checklist_of(conn: sa.Connection, ctx: Context, *, read: bool = False) -> Ch
              f"{errors} error rows: correct and re-import them, or acknowledge", warning=True),
     ]  # fmt: skip
     for book in books:
-        state = journal_store.card(conn, book, period)["state"]
+        card = journal_store.card(conn, book, period)
+        state = card["state"]
         items.append(
             Item(f"journal {book} {period} summarized", state == "summarized",
                  f"the journal is {state}: approve, transfer and summarize it (revrec je)")
         )  # fmt: skip
-        found = reconcile.checks(conn, book, period, read=read)
+        # The report figures the journal was approved with, while still current (decision 91).
+        approved = reconcile.approved_figures(conn, card)
+        found = reconcile.checks(conn, book, period, read=read, figures=approved)
         failing = [c.failure() for c in found if not c.passed]
         items.append(
             Item(f"reconciliation {book} {period} passes", not failing, "; ".join(failing))

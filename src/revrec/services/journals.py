@@ -35,7 +35,7 @@ from revrec.services.subledger import primary_book
 from revrec.store import journals as store
 from revrec.store import locks
 from revrec.store import setup as setup_store
-from revrec.store.audit import record
+from revrec.store.audit import basis_mark, record
 from revrec.vocab import JOURNAL_STATES
 
 NEXT = dict(pairwise(JOURNAL_STATES))
@@ -147,13 +147,20 @@ def approve(ctx: Context, period: str | None = None, *, seen: str | None = None)
                 f"journal {journal.book} {journal.period} changed since the page was loaded: "
                 "review it again"
             )
-        failing = [c for c in reconcile.checks(conn, journal.book, journal.period) if not c.passed]
+        mark = basis_mark(conn)  # read before the inputs
+        figures = reconcile.figures_of(conn, journal.book, journal.period)
+        found = reconcile.checks(conn, journal.book, journal.period, figures=figures)
+        failing = [c for c in found if not c.passed]
         if failing:
             raise StateError(
                 f"journal {journal.book} {journal.period} cannot be approved: "
                 + "; ".join(c.failure() for c in failing)
             )
         _advance(conn, ctx, journal, "draft", "approved")
+        # The close reuses them while nothing the reports read changes (decision 91).
+        store.save_figures(
+            conn, journal.book, journal.period, mark, reconcile.figures_json(figures)
+        )
     return journal
 
 
@@ -184,18 +191,10 @@ def summarize(ctx: Context, period: str | None = None) -> pl.DataFrame:
 
 def trial_balance_of(conn: sa.Connection, journal: Journal) -> pl.DataFrame:
     """account, gl_code, currency, the period's debit and credit, and the closing balance."""
-    through = store.account_totals(conn, journal.book, journal.period)
-    movement = (
-        store.lines(conn, journal.book, journal.period)
-        .with_columns(pl.col("gl_code").fill_null(""))
-        .group_by("account", "gl_code", "currency")
-        .agg(pl.col("debit").sum(), pl.col("credit").sum())
-    )
+    through = store.account_balances(conn, journal.book, journal.period)
+    movement = store.account_movement(conn, journal.book, journal.period)
     return (
-        through.select(
-            "account", "gl_code", "currency", (pl.col("debit") - pl.col("credit")).alias("balance")
-        )
-        .join(movement, on=["account", "gl_code", "currency"], how="left")
+        through.join(movement, on=["account", "gl_code", "currency"], how="left")
         .with_columns(pl.col("debit", "credit").fill_null(0))
         .select("account", "gl_code", "currency", "debit", "credit", "balance")
         .sort("gl_code", "account", "currency")

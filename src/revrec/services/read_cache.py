@@ -21,11 +21,19 @@ _kept: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 _lock = threading.Lock()
 
 
-def cached(conn: sa.Connection, key: tuple[Hashable, ...], compute: Callable[[], T]) -> T:
-    """`compute()`, or its result from the last time with the same key and audit log head.
-    The head is read before `compute` reads anything, so a kept result is never older than
-    its key."""
-    full = (str(conn.engine.url), *key, audit_store.head(conn))
+def cached(
+    conn: sa.Connection,
+    key: tuple[Hashable, ...],
+    compute: Callable[[], T],
+    *,
+    basis_only: bool = False,
+) -> T:
+    """`compute()`, or its result from the last time with the same key and audit log head
+    (`basis_only`: the same newest entry that may change the reports' inputs,
+    `audit.basis_mark`, for a result computed from those inputs alone). The head is read
+    before `compute` reads anything, so a kept result is never older than its key."""
+    head = audit_store.basis_mark(conn) if basis_only else audit_store.head(conn)
+    full = (str(conn.engine.url), *key, basis_only, head)
     with _lock:
         if full in _kept:
             _kept.move_to_end(full)

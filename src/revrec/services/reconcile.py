@@ -10,7 +10,9 @@ one figure per currency, its two sides and whether they agree.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
@@ -19,6 +21,7 @@ from revrec.engine import reports as rules
 from revrec.money import format_minor
 from revrec.services import read_cache, reports
 from revrec.services.book_period import Journal
+from revrec.store import audit as audit_store
 from revrec.store import journals as store
 from revrec.store import lines as line_store
 from revrec.store import stage as stage_store
@@ -50,20 +53,59 @@ class Check:
         return f"{self.name}{where}: {shown['left']} != {shown['right']}"
 
 
-def checks(conn: sa.Connection, book: str, period: str, *, read: bool = False) -> list[Check]:
+def checks(
+    conn: sa.Connection,
+    book: str,
+    period: str,
+    *,
+    read: bool = False,
+    figures: pl.DataFrame | None = None,
+) -> list[Check]:
     """Every check of a book's journal through `period` (the open period when approving).
     `read`: for a page or listing only, never a step (the checks and the reports' Basis may
-    come from `read_cache`)."""
+    come from `read_cache`). `figures`: the report side, as `figures` computed it for the
+    same inputs (`approved_figures`), instead of computing it again."""
+    if figures is not None:
+        return _checks(conn, book, period, figures)
     if read:
         kept = read_cache.cached(
-            conn, ("checks", book, period), lambda: _checks(conn, book, period, read=True)
+            conn,
+            ("checks", book, period),
+            lambda: _checks(conn, book, period, figures_of(conn, book, period, read=True)),
         )
         return list(kept)
-    return _checks(conn, book, period, read=False)
+    return _checks(conn, book, period, figures_of(conn, book, period))
 
 
-def _checks(conn: sa.Connection, book: str, period: str, *, read: bool) -> list[Check]:
-    gl = store.account_totals(conn, book, period)
+def figures_of(conn: sa.Connection, book: str, period: str, *, read: bool = False) -> pl.DataFrame:
+    """The reports' side of the checks: per currency, the figures of `_report_totals` from
+    one engine run over the subledger as of the period (`read`: the Basis may be kept)."""
+    journal = Journal(book, period)
+    data = reports.cached_basis(conn, journal) if read else reports.basis(conn, journal)
+    return _report_totals(data)
+
+
+def figures_json(figures: pl.DataFrame) -> str:
+    """The figures as the journal card keeps them (decision 91)."""
+    return json.dumps(figures.sort("currency").to_dicts(), separators=(",", ":"))
+
+
+def approved_figures(conn: sa.Connection, card: dict[str, Any]) -> pl.DataFrame | None:
+    """The figures a journal card was approved with, while it is approved or beyond and no
+    audit entry since could have changed what the reports read (`audit.basis_mark`); else
+    None (decision 91)."""
+    kept, mark = card.get("figures"), card.get("figures_mark")
+    if card.get("state") == "draft" or kept is None or mark is None:
+        return None
+    if int(mark) != audit_store.basis_mark(conn):
+        return None
+    rows = json.loads(str(kept))
+    schema = {"currency": pl.String, **dict.fromkeys(FIGURES, pl.Int64)}
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def _checks(conn: sa.Connection, book: str, period: str, figures: pl.DataFrame) -> list[Check]:
+    gl = store.account_balances(conn, book, period)
     found = [
         Check(
             "contracts changed since the last processing run", "", line_store.touched_count(conn), 0
@@ -77,9 +119,6 @@ def _checks(conn: sa.Connection, book: str, period: str, *, read: bool) -> list[
     found += [
         Check("journal debits = credits", t["currency"], t["debit"], t["credit"]) for t in movement
     ]
-    journal = Journal(book, period)
-    data = reports.cached_basis(conn, journal) if read else reports.basis(conn, journal)
-    figures = _report_totals(data)
     costs = store.cost_totals(conn, book, period)
     for row in figures.sort("currency").iter_rows(named=True):
         cur = row["currency"]
@@ -101,6 +140,12 @@ def _checks(conn: sa.Connection, book: str, period: str, *, read: bool) -> list[
                   _cost(costs, cur, "capitalize") - _cost(costs, cur, "amortize")),
         ]  # fmt: skip
     return found
+
+
+FIGURES = (
+    "total_scheduled", "liability_scheduled", "liability_closing", "asset_scheduled",
+    "asset_closing", "scheduled_balance", "billed_to_date", "recognized_to_date",
+)  # fmt: skip
 
 
 def _report_totals(data: rules.Basis) -> pl.DataFrame:
@@ -127,12 +172,12 @@ def _report_totals(data: rules.Basis) -> pl.DataFrame:
     joined = per_currency[0]
     for part in per_currency[1:]:
         joined = joined.join(part, on="currency", how="full", coalesce=True)
-    return joined.fill_null(0)
+    return joined.fill_null(0).select("currency", *FIGURES)
 
 
 def _balance(gl: pl.DataFrame, account: str, currency: str, *, credit: bool = False) -> int:
     rows = gl.filter((pl.col("account") == account) & (pl.col("currency") == currency))
-    net = int(rows["debit"].sum()) - int(rows["credit"].sum())
+    net = int(rows["balance"].sum())
     return -net if credit else net
 
 

@@ -120,7 +120,7 @@ def cached_basis(
 ) -> rules.Basis:
     """`basis`, kept by `read_cache` while nothing was audit-logged. For reads only."""
     key = ("basis", journal.book, journal.period, filters)
-    return read_cache.cached(conn, key, lambda: basis(conn, journal, filters))
+    return read_cache.cached(conn, key, lambda: basis(conn, journal, filters), basis_only=True)
 
 
 def basis(conn: sa.Connection, journal: Journal, filters: Filters = Filters()) -> rules.Basis:

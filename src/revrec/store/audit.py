@@ -73,6 +73,25 @@ def head(conn: sa.Connection) -> tuple[int, str] | None:
     return None if found is None else (int(found.id), str(found.hash))
 
 
+# Actions that never change what the reports are computed from (lines, billings, events,
+# costs, postings, setup, periods): the journal steps, files staged and stage rows deleted,
+# mappings, the jobs' settings, users. Any other action (a job's run, a close, a setup load,
+# one not listed here) may.
+NEUTRAL = (
+    "je.approve", "je.transfer", "je.summarize", "je.revoke", "import.file", "stage.delete",
+    "mapping.load", "mapping.import", "job.enable", "job.disable", "job.schedule", "user.add",
+    "user.change",
+)  # fmt: skip
+
+
+def basis_mark(conn: sa.Connection) -> int:
+    """The id of the newest entry whose action may have changed the reports' inputs (0: none):
+    while it stays the same, so do a report's figures."""
+    a = t.audit_log
+    query = sa.select(a.c.id).where(a.c.action.not_in(NEUTRAL)).order_by(a.c.id.desc()).limit(1)
+    return int(conn.execute(query).scalar() or 0)
+
+
 def record(
     conn: sa.Connection,
     *,

@@ -170,9 +170,44 @@ def totals(conn: sa.Connection, book: str, period: str) -> list[dict[str, Any]]:
     ]
 
 
-def account_totals(conn: sa.Connection, book: str, through: str) -> pl.DataFrame:
-    """account, gl_code ('' for none), currency, debit, credit of a book's journals through a
-    period (its movement since the first period: the closing balance is debit - credit)."""
+def account_balances(
+    conn: sa.Connection, book: str, through: str, *, from_lines: bool = False
+) -> pl.DataFrame:
+    """account, gl_code ('' for none), currency and balance (debit - credit) of a book's
+    journal lines through a period: the trial balance stored when the last closed period at or
+    before it was summarized, plus the lines of the periods after that one (a closed period's
+    lines never change), so a month-end reads one period's lines, not every period's.
+    `from_lines`: summed from every line through the period (what the other way equals)."""
+    base = None if from_lines else _last_closed_summarized(conn, book, through)
+    jl = t.journal_lines
+    where = (jl.c.book == book) & (jl.c.period <= through)
+    if base is not None:
+        where &= jl.c.period > base
+    query = (
+        sa.select(
+            jl.c.account,
+            jl.c.gl_code,
+            jl.c.currency,
+            (sa.func.sum(jl.c.debit) - sa.func.sum(jl.c.credit)).label("balance"),
+        )
+        .where(where)
+        .group_by(jl.c.account, jl.c.gl_code, jl.c.currency)
+    )
+    keys = ["account", "gl_code", "currency"]
+    schema = {"account": pl.String, "gl_code": pl.String, "currency": pl.String,
+              "balance": pl.Int64}  # fmt: skip
+    rows = conn.execute(query).all()
+    found = pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+    found = found.with_columns(pl.col("gl_code").fill_null(""))
+    if base is not None:
+        stored = balances(conn, book, base).select(*keys, "balance").cast(schema)  # type: ignore[arg-type]
+        found = pl.concat([stored, found]).group_by(keys).agg(pl.col("balance").sum())
+    return found.sort(keys)
+
+
+def account_movement(conn: sa.Connection, book: str, period: str) -> pl.DataFrame:
+    """account, gl_code ('' for none), currency, debit and credit of a book's journal lines of
+    one period, summed in the database."""
     jl = t.journal_lines
     query = (
         sa.select(
@@ -182,21 +217,32 @@ def account_totals(conn: sa.Connection, book: str, through: str) -> pl.DataFrame
             sa.func.sum(jl.c.debit).label("debit"),
             sa.func.sum(jl.c.credit).label("credit"),
         )
-        .where((jl.c.book == book) & (jl.c.period <= through))
+        .where((jl.c.book == book) & (jl.c.period == period))
         .group_by(jl.c.account, jl.c.gl_code, jl.c.currency)
     )
-    schema = {
-        "account": pl.String,
-        "gl_code": pl.String,
-        "currency": pl.String,
-        "debit": pl.Int64,
-        "credit": pl.Int64,
-    }
+    schema = {"account": pl.String, "gl_code": pl.String, "currency": pl.String,
+              "debit": pl.Int64, "credit": pl.Int64}  # fmt: skip
     rows = conn.execute(query).all()
-    frame = pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
-    return frame.with_columns(pl.col("gl_code").fill_null("")).sort(
-        "account", "gl_code", "currency"
+    found = pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+    return found.with_columns(pl.col("gl_code").fill_null(""))
+
+
+def _last_closed_summarized(conn: sa.Connection, book: str, through: str) -> str | None:
+    """The last closed period at or before `through` whose journal was summarized (its
+    trial balance stored), if any."""
+    p, j = t.periods, t.journals
+    query = (
+        sa.select(sa.func.max(p.c.period))
+        .select_from(p.join(j, (j.c.book == p.c.book) & (j.c.period == p.c.period)))
+        .where(
+            (p.c.book == book)
+            & (p.c.period <= through)
+            & (p.c.status == "closed")
+            & (j.c.state == "summarized")
+        )
     )
+    found = conn.execute(query).scalar()
+    return None if found is None else str(found)
 
 
 def save_balances(conn: sa.Connection, book: str, period: str, balances: pl.DataFrame) -> None:
@@ -300,6 +346,17 @@ def advance(
         j.update().where(where & (j.c.state == expected)).values(state=state, **values)
     )
     return done.rowcount == 1
+
+
+def save_figures(conn: sa.Connection, book: str, period: str, mark: int, figures: str) -> None:
+    """The report figures (JSON) a journal was approved with, computed after audit entry
+    `mark`."""
+    j = t.journals
+    conn.execute(
+        j.update()
+        .where((j.c.book == book) & (j.c.period == period))
+        .values(figures=figures, figures_mark=mark)
+    )
 
 
 def missing_gl_codes(conn: sa.Connection, book: str, through: str) -> int:

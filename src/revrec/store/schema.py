@@ -310,6 +310,10 @@ journals = sa.Table(
     sa.Column("summary_sha256", sa.String(64)),
     sa.Column("detail_file", sa.Text),
     sa.Column("detail_sha256", sa.String(64)),
+    # The report figures the journal was approved with (JSON) and the audit entry they were
+    # computed after (store.audit.basis_mark): the close reuses them while it is the newest.
+    sa.Column("figures", sa.Text),
+    sa.Column("figures_mark", sa.BigInteger),
 )
 
 # Journal lines per book and period (SPEC §6); the open period's lines of a contract are replaced
