@@ -24,24 +24,19 @@ asserts are not rewritten: PYTEST_DONT_REWRITE says so and silences pytest's war
 
 import os
 import shutil
-import socket
-import threading
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.error import URLError
 from urllib.parse import urlsplit
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from webclient import PASSWORD
 
 from revrec.web.app import create_app
+from revrec.web.served import served
 from revrec.web.settings import Settings
 
 SQLITE_ONLY = pytest.mark.parametrize("web_db", ["sqlite"], indirect=True)
@@ -75,14 +70,6 @@ def _missing(reason):
     pytest.skip(reason)
 
 
-def _answers(url):
-    try:
-        with urllib.request.urlopen(f"{url}/login", timeout=2) as answer:  # noqa: S310 (http://127.0.0.1)
-            return answer.status == 200
-    except (URLError, OSError):
-        return False
-
-
 @contextmanager
 def serve(
     database_url: str, folder: Path, *, clock: Callable[[], datetime] | None = None
@@ -98,30 +85,11 @@ def serve(
         **extra,
     )
     app = create_app(settings)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))  # the port is held from here on: no race for a free one
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="revrec-live-server", daemon=True
-    )
-    thread.start()
     try:
-        deadline = time.monotonic() + START_SECONDS
-        while not (server.started and _answers(url)):
-            if not thread.is_alive():
-                pytest.fail("the live server stopped while starting (see its log above)")
-            if time.monotonic() > deadline:
-                pytest.fail(f"the live server did not answer at {url} in {START_SECONDS} s")
-            time.sleep(0.05)
-        yield LiveServer(url, app)
+        with served(app, start_seconds=START_SECONDS) as url:
+            yield LiveServer(url, app)
     finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
         app.state.engine.dispose()
-        assert not thread.is_alive(), "the live server did not stop within 15 s"
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
-"""What a page reads, kept while nothing was audit-logged (decision 89): the reports' Basis,
-a journal's reconciliation checks and its fingerprint. Every change to the subledger (an
-import, a run, a step, a setup load) appends to the audit log, so the log's head names the
-state a result was computed from. For reads only: a connection that has written (and not yet
-audit-logged) must compute afresh."""
+"""What a page reads, kept while nothing was audit-logged (decision 89): a journal's
+reconciliation checks and its fingerprint, and the reports' Basis (kept while no entry that
+may change the reports' inputs was logged: `audit.basis_mark`, decision 91). Every change to
+the subledger (an import, a run, a step, a setup load) appends to the audit log, so the log's
+head names the state a result was computed from. For reads only: a connection that has
+written (and not yet audit-logged) must compute afresh."""
 
 from __future__ import annotations
 

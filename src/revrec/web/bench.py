@@ -11,19 +11,15 @@ the open period, each report's name, a template's).
 from __future__ import annotations
 
 import re
-import socket
 import statistics
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
@@ -33,6 +29,7 @@ from revrec.services.database import open_engine
 from revrec.services.reports import NAMES
 from revrec.web.app import create_app
 from revrec.web.routes import ROUTERS
+from revrec.web.served import served
 from revrec.web.settings import Settings
 
 SKIPPED = ("/logout", "/api/v1/docs", "/api/v1/openapi.json")
@@ -77,7 +74,7 @@ def run(
     app = create_app(Settings(database_url=url, secure_cookies=False, work_folder=str(folder)))
     paths = list(_paths(app))
     timed = []
-    with _served(app) as base, httpx.Client(base_url=base, timeout=60) as client:
+    with served(app) as base, httpx.Client(base_url=base, timeout=60) as client:
         _login(client)
         for path in paths:
             read_cache.clear()  # each page's first request: as after a change
@@ -158,27 +155,6 @@ def _filled(path: str, values: dict[str, str]) -> str:
         return values[found.group(1)]
 
     return PATH_PARAM.sub(value, path)
-
-
-@contextmanager
-def _served(app: FastAPI) -> Iterator[str]:
-    """The app served by uvicorn on a free loopback port, in a thread; its base URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the bench's server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 def summary(timed: list[Timed]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ JSON twins are /api/v1/audit and /api/v1/audit/verify (`revrec audit list|verify
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -34,34 +35,23 @@ Head = Annotated[
 ]
 
 
+@dataclass(frozen=True)
+class Listing:
+    """What a listing of the audit log asks for (the page's form and the API's query)."""
+
+    kind: str
+    user: str
+    date_from: str
+    date_to: str
+    period: str
+    limit: int
+    offset: int
+
+    def found(self, request: Request, actor: Actor) -> dict[str, Any]:
+        return audit_views.newest_first(context_of(request, actor), **asdict(self))
+
+
 def _listing(
-    request: Request,
-    actor: Actor,
-    *,
-    kind: str,
-    user: str,
-    date_from: str,
-    date_to: str,
-    period: str,
-    limit: int,
-    offset: int,
-) -> dict[str, Any]:
-    return audit_views.newest_first(
-        context_of(request, actor),
-        kind=kind,
-        user=user,
-        date_from=date_from,
-        date_to=date_to,
-        period=period,
-        limit=limit,
-        offset=offset,
-    )
-
-
-@router.get("/audit", response_class=HTMLResponse, include_in_schema=False)
-def audit_page(
-    request: Request,
-    actor: Viewer,
     kind: Kind = "",
     user: User = "",
     date_from: From = "",
@@ -69,18 +59,16 @@ def audit_page(
     period: Period = "",
     limit: Limit = audit_views.PAGE,
     offset: Offset = 0,
-) -> HTMLResponse:
-    found = _listing(
-        request,
-        actor,
-        kind=kind,
-        user=user,
-        date_from=date_from,
-        date_to=date_to,
-        period=period,
-        limit=limit,
-        offset=offset,
-    )
+) -> Listing:
+    return Listing(kind, user, date_from, date_to, period, limit, offset)
+
+
+Listed = Annotated[Listing, Depends(_listing)]
+
+
+@router.get("/audit", response_class=HTMLResponse, include_in_schema=False)
+def audit_page(request: Request, actor: Viewer, asked: Listed) -> HTMLResponse:
+    found = asked.found(request, actor)
     return render.page(request, "audit.html", {"log": found, "kinds": audit_views.KINDS})
 
 
@@ -97,31 +85,11 @@ def verify_page(request: Request, actor: Viewer, head: Head = "") -> HTMLRespons
 
 
 @router.get("/api/v1/audit", tags=["audit"])
-def audit_api(
-    request: Request,
-    actor: Viewer,
-    kind: Kind = "",
-    user: User = "",
-    date_from: From = "",
-    date_to: To = "",
-    period: Period = "",
-    limit: Limit = audit_views.PAGE,
-    offset: Offset = 0,
-) -> dict[str, Any]:
+def audit_api(request: Request, actor: Viewer, asked: Listed) -> dict[str, Any]:
     """Audit entries, newest first (`offset` newest skipped, at most `limit`), filtered: of a
     kind or action, by a user, from and to a day (UTC, inclusive), of a period. Each: id, at,
     user, action, entity, period, before, after (values), prev_hash, hash; with `count`."""
-    return _listing(
-        request,
-        actor,
-        kind=kind,
-        user=user,
-        date_from=date_from,
-        date_to=date_to,
-        period=period,
-        limit=limit,
-        offset=offset,
-    )
+    return asked.found(request, actor)
 
 
 @router.get("/api/v1/audit/verify", tags=["audit"])

@@ -10,7 +10,7 @@ The JSON twins: /api/v1/workbench/contracts, /api/v1/workbench/contracts/{contra
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -87,24 +87,39 @@ def _context(request: Request, actor: Actor, book: str) -> Context:
     return replace(context_of(request, actor), book=book or None)
 
 
+@dataclass(frozen=True)
+class Search:
+    """What a contract search asks for (the page's form and the API's query; blank: not
+    asked)."""
+
+    book: str
+    q: str
+    customer: str
+    item: str
+    template: str
+    limit: int
+    offset: int
+
+    def found(self, request: Request, actor: Actor) -> dict[str, Any]:
+        return workbench.search(
+            _context(request, actor, self.book),
+            self.q or None,
+            customer=self.customer or None,
+            item=self.item or None,
+            template=self.template or None,
+            limit=self.limit,
+            offset=self.offset,
+        )
+
+    def page_link(self, offset: int) -> str:
+        """The page of the same search from `offset` on."""
+        asked = {"book": self.book, "q": self.q, "customer": self.customer, "item": self.item,
+                 "template": self.template}  # fmt: skip
+        shown = {k: v for k, v in asked.items() if v}
+        return "/workbench?" + urlencode({**shown, "limit": self.limit, "offset": offset})
+
+
 def _search(
-    ctx: Context, q: str, customer: str, item: str, template: str, limit: int, offset: int
-) -> dict[str, Any]:
-    return workbench.search(
-        ctx,
-        q or None,
-        customer=customer or None,
-        item=item or None,
-        template=template or None,
-        limit=limit,
-        offset=offset,
-    )
-
-
-@router.get("/workbench", response_class=HTMLResponse, include_in_schema=False)
-def workbench_page(
-    request: Request,
-    actor: Viewer,
     book: Book = "",
     q: Text = "",
     customer: Customer = "",
@@ -112,15 +127,22 @@ def workbench_page(
     template: Template = "",
     limit: Limit = workbench.PAGE,
     offset: Offset = 0,
-) -> HTMLResponse:
-    found = _search(_context(request, actor, book), q, customer, item, template, limit, offset)
-    asked = {"book": book, "q": q, "customer": customer, "item": item, "template": template}
-    shown = {k: v for k, v in asked.items() if v}
+) -> Search:
+    return Search(book, q, customer, item, template, limit, offset)
+
+
+Searched = Annotated[Search, Depends(_search)]
+
+
+@router.get("/workbench", response_class=HTMLResponse, include_in_schema=False)
+def workbench_page(request: Request, actor: Viewer, asked: Searched) -> HTMLResponse:
+    found = asked.found(request, actor)
     pages = {
-        side: "/workbench?" + urlencode({**shown, "limit": limit, "offset": offset})
+        side: asked.page_link(offset)
         for side, offset in (("previous", found["previous_offset"]), ("next", found["next_offset"]))
         if offset is not None
     }
+    book = asked.book
     at = "?" + urlencode({"book": book}) if book else ""
     return render.page(request, "workbench.html", {**found, "book": book, "pages": pages, "at": at})
 
@@ -153,22 +175,12 @@ def line_page(
 
 
 @router.get("/api/v1/workbench/contracts", tags=["workbench"])
-def contracts_api(
-    request: Request,
-    actor: Viewer,
-    book: Book = "",
-    q: Text = "",
-    customer: Customer = "",
-    item: Item = "",
-    template: Template = "",
-    limit: Limit = workbench.PAGE,
-    offset: Offset = 0,
-) -> dict[str, Any]:
+def contracts_api(request: Request, actor: Viewer, asked: Searched) -> dict[str, Any]:
     """Contracts whose id or customer contains `q` (any case), or one of whose lines has it in
     its id, item code, POB template or free attributes; `customer`, `item`, `template` match
     exactly. By contract_id, paged: `{"q", "count", "limit", "offset", "previous_offset",
     "next_offset", "rows": [{contract_id, customer_id, currency, billing_driven, lines}]}`."""
-    return _search(_context(request, actor, book), q, customer, item, template, limit, offset)
+    return asked.found(request, actor)
 
 
 @router.get("/api/v1/workbench/contracts/{contract_id:path}", tags=["workbench"])
