@@ -198,7 +198,8 @@ def explain(
     versions of the contract were processed. `history=False` skips those runs: the versions
     and their changes are left out (the Workbench's contract view)."""
     period = int(inputs.books.filter(pl.col("book") == book)["open_period"][0])
-    out = run(inputs)
+    # The month-end's journal is not explained; its findings are, with the history.
+    out = run(inputs if history else replace(inputs, month_end=False))
     versions, based = prepared(inputs)
     mine = based.filter(pl.col("line_id") == line_id)
     contract, currency = mine["contract_id"][0], mine["currency"][0]
@@ -340,7 +341,7 @@ def _changes(
     for (when,), group in sorted(groups, key=lambda g: int(g[0][0])):
         at = int(when)
         sub = as_of(inputs, records, at)
-        out = run(sub)
+        out = run(replace(sub, month_end=False))  # its allocation, schedule and postings
         allocated = out.allocations.filter(mine)["allocated"]
         scheduled = out.schedules.filter(in_book & mine & (pl.col("period") == at))["amount"]
         posted = int(out.postings.filter(in_book & mine)["amount"].sum())
