@@ -191,11 +191,8 @@ def summarize(ctx: Context, period: str | None = None) -> pl.DataFrame:
 
 def trial_balance_of(conn: sa.Connection, journal: Journal) -> pl.DataFrame:
     """account, gl_code, currency, the period's debit and credit, and the closing balance."""
-    through = store.account_balances(conn, journal.book, journal.period)
-    movement = store.account_movement(conn, journal.book, journal.period)
     return (
-        through.join(movement, on=["account", "gl_code", "currency"], how="left")
-        .with_columns(pl.col("debit", "credit").fill_null(0))
+        store.account_balances(conn, journal.book, journal.period)
         .select("account", "gl_code", "currency", "debit", "credit", "balance")
         .sort("gl_code", "account", "currency")
     )

@@ -173,21 +173,25 @@ def totals(conn: sa.Connection, book: str, period: str) -> list[dict[str, Any]]:
 def account_balances(
     conn: sa.Connection, book: str, through: str, *, from_lines: bool = False
 ) -> pl.DataFrame:
-    """account, gl_code ('' for none), currency and balance (debit - credit) of a book's
-    journal lines through a period: the trial balance stored when the last closed period at or
-    before it was summarized, plus the lines of the periods after that one (a closed period's
-    lines never change), so a month-end reads one period's lines, not every period's.
-    `from_lines`: summed from every line through the period (what the other way equals)."""
+    """account, gl_code ('' for none), currency, the debit and credit of the period `through`,
+    and the balance (debit - credit) of a book's journal lines through it: the trial balance
+    stored when the last closed period at or before it was summarized, plus the lines of the
+    periods after that one (a closed period's lines never change), so a month-end reads one
+    period's lines, not every period's; one pass over them. `from_lines`: the balance summed
+    from every line through the period (what the other way equals)."""
     base = None if from_lines else _last_closed_summarized(conn, book, through)
     jl = t.journal_lines
     where = (jl.c.book == book) & (jl.c.period <= through)
     if base is not None:
         where &= jl.c.period > base
+    in_period = jl.c.period == through
     query = (
         sa.select(
             jl.c.account,
             jl.c.gl_code,
             jl.c.currency,
+            sa.func.sum(sa.case((in_period, jl.c.debit), else_=0)).label("debit"),
+            sa.func.sum(sa.case((in_period, jl.c.credit), else_=0)).label("credit"),
             (sa.func.sum(jl.c.debit) - sa.func.sum(jl.c.credit)).label("balance"),
         )
         .where(where)
@@ -195,36 +199,21 @@ def account_balances(
     )
     keys = ["account", "gl_code", "currency"]
     schema = {"account": pl.String, "gl_code": pl.String, "currency": pl.String,
-              "balance": pl.Int64}  # fmt: skip
+              "debit": pl.Int64, "credit": pl.Int64, "balance": pl.Int64}  # fmt: skip
     rows = conn.execute(query).all()
     found = pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
     found = found.with_columns(pl.col("gl_code").fill_null(""))
     if base is not None:
-        stored = balances(conn, book, base).select(*keys, "balance").cast(schema)  # type: ignore[arg-type]
-        found = pl.concat([stored, found]).group_by(keys).agg(pl.col("balance").sum())
-    return found.sort(keys)
-
-
-def account_movement(conn: sa.Connection, book: str, period: str) -> pl.DataFrame:
-    """account, gl_code ('' for none), currency, debit and credit of a book's journal lines of
-    one period, summed in the database."""
-    jl = t.journal_lines
-    query = (
-        sa.select(
-            jl.c.account,
-            jl.c.gl_code,
-            jl.c.currency,
-            sa.func.sum(jl.c.debit).label("debit"),
-            sa.func.sum(jl.c.credit).label("credit"),
+        stored = balances(conn, book, base)
+        if base != through:  # its debit and credit are of another period
+            stored = stored.with_columns(pl.lit(0).alias("debit"), pl.lit(0).alias("credit"))
+        stored = stored.select(*keys, "debit", "credit", "balance")
+        found = (
+            pl.concat([stored.cast(schema), found])  # type: ignore[arg-type]
+            .group_by(keys)
+            .agg(pl.col("debit", "credit", "balance").sum())
         )
-        .where((jl.c.book == book) & (jl.c.period == period))
-        .group_by(jl.c.account, jl.c.gl_code, jl.c.currency)
-    )
-    schema = {"account": pl.String, "gl_code": pl.String, "currency": pl.String,
-              "debit": pl.Int64, "credit": pl.Int64}  # fmt: skip
-    rows = conn.execute(query).all()
-    found = pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
-    return found.with_columns(pl.col("gl_code").fill_null(""))
+    return found.sort(keys)
 
 
 def _last_closed_summarized(conn: sa.Connection, book: str, through: str) -> str | None:
