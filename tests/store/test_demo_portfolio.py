@@ -2,6 +2,7 @@
 CLI as a user would see it, on SQLite and PostgreSQL: three closed month-ends, an open period
 waiting for approval, bad rows in the stage area, and the same data for the same seed."""
 
+import hashlib
 import json
 from collections import Counter
 from datetime import UTC, datetime
@@ -27,8 +28,23 @@ def _json(cli, *args):
 def test_the_demo_portfolio_closes_three_months_and_builds_again_the_same(db_url, tmp_path):
     """One build per database (a build takes seconds): what it holds, then a second build of
     the same seed (on SQLite) gives the same reports."""
-    summary = _build(db_url)
+    summary = _build(db_url, gl_folder=tmp_path / "gl")
     cli = Cli(db_url)
+    # The closed periods' GL export files are kept where asked (`serve --demo` downloads them).
+    kept = sorted(p.name for p in (tmp_path / "gl").iterdir())
+    assert kept == sorted(
+        f"gl_{book}_{period}_{kind}.csv"
+        for book in BOOKS
+        for period in ("2024-01", "2024-02", "2024-03")
+        for kind in ("summary", "detail")
+    )
+    for book in BOOKS:
+        card = _json(cli, "--book", book, "je", "show", "--period", "2024-02")["journal"]
+        assert "figures" not in card  # the card's own, not shown
+        for kind in ("summary", "detail"):
+            path = tmp_path / "gl" / f"gl_{book}_2024-02_{kind}.csv"
+            assert card[f"{kind}_file"] == str(path.resolve())
+            assert hashlib.sha256(path.read_bytes()).hexdigest() == card[f"{kind}_sha256"]
     _check_portfolio(cli, summary)
     _check_month_end(cli)
     _check_stage_and_users(cli)

@@ -95,14 +95,13 @@ def checklist_of(conn: sa.Connection, ctx: Context, *, read: bool = False) -> Ch
              f"{errors} error rows: correct and re-import them, or acknowledge", warning=True),
     ]  # fmt: skip
     for book in books:
-        card = journal_store.card(conn, book, period)
-        state = card["state"]
+        state = journal_store.card(conn, book, period)["state"]
         items.append(
             Item(f"journal {book} {period} summarized", state == "summarized",
                  f"the journal is {state}: approve, transfer and summarize it (revrec je)")
         )  # fmt: skip
         # The report figures the journal was approved with, while still current (decision 91).
-        approved = reconcile.approved_figures(conn, card)
+        approved = reconcile.approved_figures(conn, book, period)
         found = reconcile.checks(conn, book, period, read=read, figures=approved)
         failing = [c.failure() for c in found if not c.passed]
         items.append(

@@ -495,10 +495,14 @@ def _month_end_close(ctx: Context, folder: Path, period: str) -> str:
     return closed.closed
 
 
-def build(ctx: Context, *, contracts: int = 300, seed: int = 2024) -> dict[str, object]:
+def build(
+    ctx: Context, *, contracts: int = 300, seed: int = 2024, gl_folder: Path | None = None
+) -> dict[str, object]:
     """Build the demo portfolio into the new (unchecked) database of `ctx` (see the module's
     docstring); the Context's own user and clock are not used: each step acts as a demo user
-    at its time of 2024. Returns what was built: contracts, lines, the closed periods, the
+    at its time of 2024. The closed periods' GL export files are written into `gl_folder`
+    (None: a temporary folder, removed once built, so their journals' downloads are gone).
+    Returns what was built: contracts, lines, the closed periods, the
     open period and the stage's error rows. A database set up before is left as it is
     (`built` is False): `revrec serve --demo` serves it."""
     admin = dataclasses.replace(ctx, user="admin", now=SET_UP_AT)
@@ -522,7 +526,8 @@ def build(ctx: Context, *, contracts: int = 300, seed: int = 2024) -> dict[str, 
                 raise RuntimeError(f"the demo data of {period_name(month)} has bad rows")
             if month < first + CLOSED_MONTHS:
                 closing = dataclasses.replace(accountant, now=_at(month_start(month + 1), 9))
-                closed.append(_month_end_close(closing, folder / "gl", period_name(month)))
+                exports = gl_folder or folder / "gl"
+                closed.append(_month_end_close(closing, exports, period_name(month)))
         path = _write(folder / ERROR_FILE, SALES_ORDER_COLUMNS, _error_rows())
         late = dataclasses.replace(accountant, now=_at(LAST_DAY, 18, 30))
         errors = workflow.import_and_process(late, path, "sales_order").error

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
@@ -90,18 +89,17 @@ def figures_json(figures: pl.DataFrame) -> str:
     return json.dumps(figures.sort("currency").to_dicts(), separators=(",", ":"))
 
 
-def approved_figures(conn: sa.Connection, card: dict[str, Any]) -> pl.DataFrame | None:
-    """The figures a journal card was approved with, while it is approved or beyond and no
-    audit entry since could have changed what the reports read (`audit.basis_mark`); else
-    None (decision 91)."""
-    kept, mark = card.get("figures"), card.get("figures_mark")
-    if card.get("state") == "draft" or kept is None or mark is None:
+def approved_figures(conn: sa.Connection, book: str, period: str) -> pl.DataFrame | None:
+    """The figures a journal was approved with, while it is approved or beyond and no audit
+    entry since could have changed what the reports read (`audit.basis_mark`); else None
+    (decision 91)."""
+    if store.card(conn, book, period)["state"] == "draft":
         return None
-    if int(mark) != audit_store.basis_mark(conn):
+    kept = store.figures(conn, book, period)
+    if kept is None or kept[1] != audit_store.basis_mark(conn):
         return None
-    rows = json.loads(str(kept))
     schema = {"currency": pl.String, **dict.fromkeys(FIGURES, pl.Int64)}
-    return pl.DataFrame(rows, schema=schema, orient="row")
+    return pl.DataFrame(json.loads(kept[0]), schema=schema, orient="row")
 
 
 def _checks(conn: sa.Connection, book: str, period: str, figures: pl.DataFrame) -> list[Check]:

@@ -24,6 +24,7 @@ LINE_COLUMNS = (
     "line_id", "source", "source_id",
 )  # fmt: skip
 SOURCE_ORDER = ("billing", "revenue", "reclass", "cost", "amortization")
+FIGURES = ("figures", "figures_mark")  # the card's own (`figures`), not shown with it
 
 
 def book_periods(conn: sa.Connection, book: str) -> list[tuple[str, str]]:
@@ -50,7 +51,8 @@ def _open_only(conn: sa.Connection, book: str, period: str) -> None:
 def card(conn: sa.Connection, book: str, period: str) -> dict[str, Any]:
     """The journal card of a book and period; a journal never moved is a draft."""
     j = t.journals
-    query = sa.select(j).where((j.c.book == book) & (j.c.period == period))
+    shown = [c for c in j.c if c.name not in FIGURES]
+    query = sa.select(*shown).where((j.c.book == book) & (j.c.period == period))
     row = conn.execute(query).mappings().first()
     if row is None:
         return {"book": book, "period": period, "state": DRAFT}
@@ -335,6 +337,19 @@ def advance(
         j.update().where(where & (j.c.state == expected)).values(state=state, **values)
     )
     return done.rowcount == 1
+
+
+def figures(conn: sa.Connection, book: str, period: str) -> tuple[str, int] | None:
+    """The report figures (JSON) a journal was approved with and the audit entry they were
+    computed after, if it was approved."""
+    j = t.journals
+    query = sa.select(j.c.figures, j.c.figures_mark).where(
+        (j.c.book == book) & (j.c.period == period)
+    )
+    row = conn.execute(query).first()
+    if row is None or row.figures is None or row.figures_mark is None:
+        return None
+    return str(row.figures), int(row.figures_mark)
 
 
 def save_figures(conn: sa.Connection, book: str, period: str, mark: int, figures: str) -> None:

@@ -6,11 +6,14 @@ import dataclasses
 import ipaddress
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from revrec.cli.options import Options, new_database
+
+if TYPE_CHECKING:
+    from revrec.web.settings import Settings
 
 DEMO_DATABASE = "revrec-demo.db"
 
@@ -53,13 +56,14 @@ def serve(
     url = options.db
     if demo:
         url = url or f"sqlite:///{DEMO_DATABASE}"
-        _demo_database(url)
     settings = Settings(
         database_url=url,
         secure_cookies=not _loopback(host),
         scheduler=not no_jobs,
         max_upload_bytes=max_upload_mb * 1024 * 1024,
     )
+    if demo and url is not None:
+        _demo_database(url, settings)
     if key := os.environ.get("REVREC_SECRET_KEY"):
         settings = dataclasses.replace(settings, secret_key=key)
     app = create_app(settings)
@@ -70,15 +74,22 @@ def serve(
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
-def _demo_database(url: str) -> None:
-    """Build the demo portfolio into a new database (an existing one is served as it is)."""
+def _demo_database(url: str, settings: Settings) -> None:
+    """Build the demo portfolio into a new database (an existing one is served as it is), its
+    GL export files kept for the app to download: beside a SQLite file (revrec-demo-gl/),
+    else in the work folder's gl-export/demo."""
     from revrec.services import demo_portfolio
 
     if url.startswith("sqlite:///") and Path(url.removeprefix("sqlite:///")).exists():
         typer.echo(f"serving the demo database {url.removeprefix('sqlite:///')} as it is")
         return
     typer.echo("building the demo portfolio (about 20 s)...", err=True)
-    built = demo_portfolio.build(new_database(url))
+    if url.startswith("sqlite:///"):
+        database = Path(url.removeprefix("sqlite:///"))
+        exports = database.with_name(f"{database.stem}-gl")
+    else:
+        exports = settings.folder("gl-export") / "demo"
+    built = demo_portfolio.build(new_database(url), gl_folder=exports.resolve())
     closed = built.get("closed_periods")
     if built.get("built") and isinstance(closed, list):
         typer.echo(
