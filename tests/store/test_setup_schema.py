@@ -421,3 +421,27 @@ def test_yaml_that_cannot_be_read_is_one_line():
     with pytest.raises(InputError) as refused:
         parse_setup("books: [\n", "s.yaml")
     assert str(refused.value).startswith("s.yaml: the setup file is not valid YAML: line 2")
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "code"),
+    [
+        (
+            'pob_templates:\n  - {name: "bad\\0name", method: point_in_time}\n',
+            "line 2, column 12",
+            "0000",
+        ),
+        ('books:\n  - {name: "B\\x07", primary: true}\n', "line 2, column 12", "0007"),
+        ('"acc\\x1bounts": {}\n', "line 1, column 1", "001B"),
+    ],
+)
+def test_a_control_character_in_a_text_is_refused_where_it_stands(text, where, code):
+    """A NUL would reach PostgreSQL (which refuses it) as a traceback; any control character
+    but a tab or a line break is refused while the file is read."""
+    with pytest.raises(InputError) as refused:
+        parse_setup(text, "s.yaml")
+    assert str(refused.value).startswith(f"s.yaml: the setup file is not valid YAML: {where}: ")
+    assert str(refused.value).endswith(f"holds the control character U+{code}")
+    assert parse_setup('books:\n  - {name: "tab\\there"}\n').document == {
+        "books": [{"name": "tab\there"}]
+    }

@@ -8,6 +8,7 @@ impossible date (`2024-13-01`) stays text for the schema to refuse, instead of a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -55,6 +56,25 @@ def _timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
         return str(node.value)
 
 
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tabs and line breaks are text
+
+
+def _str(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:
+    """A text, refused when it holds a control character (a database would refuse it later,
+    or keep a name nobody can type)."""
+    value = str(loader.construct_scalar(node))
+    found = CONTROL.search(value)
+    if found:
+        raise yaml.constructor.ConstructorError(
+            None,
+            None,
+            f"the text {value!r} holds the control character U+{ord(found.group()):04X}",
+            node.start_mark,
+        )
+    return value
+
+
+SetupLoader.add_constructor("tag:yaml.org,2002:str", _str)
 SetupLoader.add_constructor("tag:yaml.org,2002:int", _int)
 SetupLoader.add_constructor("tag:yaml.org,2002:float", _float)
 SetupLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
