@@ -191,10 +191,18 @@ def file_outcome(conn: sa.Connection, summary: ImportSummary) -> None:
     summary.errors = [{"line": line, "messages": json.loads(m)} for line, m in errors]
 
 
-def _check_event_name(conn: sa.Connection, event_name: str | None) -> None:
-    names = set(BUILTIN_EVENTS)
+def accepted_events(conn: sa.Connection) -> dict[str, list[str]]:
+    """Each event name an event file may name, with the POB templates that accept it (by
+    name); the built-in ones every setup accepts have none unless a template names them."""
+    found: dict[str, list[str]] = {name: [] for name in BUILTIN_EVENTS}
     for template in setup_store.templates(conn):
-        names.update(template["events"])
+        for event in template["events"]:
+            found.setdefault(event, []).append(template["name"])
+    return {event: sorted(templates) for event, templates in found.items()}
+
+
+def _check_event_name(conn: sa.Connection, event_name: str | None) -> None:
+    names = set(accepted_events(conn))
     if not event_name:
         raise InputError(f"an event file needs --event: one of {', '.join(sorted(names))}")
     if event_name not in names:

@@ -27,8 +27,7 @@ from typing import IO, Any
 from revrec.errors import InputError
 from revrec.services import mappings, stage
 from revrec.services.context import Context
-from revrec.services.imports import BUILTIN_EVENTS
-from revrec.store import setup as setup_store
+from revrec.services.imports import accepted_events
 from revrec.store import stage as stage_store
 from revrec.vocab import TAB_OF_TYPE, TRANSACTION_TYPES
 
@@ -149,13 +148,10 @@ def mapping_choices(ctx: Context) -> list[dict[str, Any]]:
 def event_names(ctx: Context) -> list[dict[str, Any]]:
     """The event names an event file may name: those the POB templates accept (with the
     templates), then the built-in ones every setup accepts; each by name."""
-    templates: dict[str, list[str]] = {}
     with ctx.engine.connect() as conn:
-        for template in setup_store.templates(conn):
-            for event in template["events"]:
-                templates.setdefault(event, []).append(template["name"])
-    named = [{"event": e, "templates": sorted(t)} for e, t in sorted(templates.items())]
-    builtin = [{"event": e, "templates": []} for e in sorted(set(BUILTIN_EVENTS) - set(templates))]
+        accepted = accepted_events(conn)
+    named = [{"event": e, "templates": t} for e, t in sorted(accepted.items()) if t]
+    builtin = [{"event": e, "templates": t} for e, t in sorted(accepted.items()) if not t]
     return named + builtin
 
 
