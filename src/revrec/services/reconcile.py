@@ -62,8 +62,8 @@ def checks(
 ) -> list[Check]:
     """Every check of a book's journal through `period` (the open period when approving).
     `read`: for a page or listing only, never a step (the checks and the reports' Basis may
-    come from `read_cache`). `figures`: the report side, as `figures` computed it for the
-    same inputs (`approved_figures`), instead of computing it again."""
+    come from `read_cache`). `figures`: the report side, as `figures_of` computes it, kept for
+    the same inputs (`approved_figures`), instead of computing it again."""
     if figures is not None:
         return _checks(conn, book, period, figures)
     if read:
@@ -99,7 +99,7 @@ def approved_figures(conn: sa.Connection, book: str, period: str) -> pl.DataFram
     if kept is None or kept[1] != audit_store.basis_mark(conn):
         return None
     schema = {"currency": pl.String, **dict.fromkeys(FIGURES, pl.Int64)}
-    return pl.DataFrame(json.loads(kept[0]), schema=schema, orient="row")
+    return pl.DataFrame(json.loads(kept[0]), schema=schema)
 
 
 def _checks(conn: sa.Connection, book: str, period: str, figures: pl.DataFrame) -> list[Check]:
