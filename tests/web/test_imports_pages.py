@@ -1,14 +1,17 @@
 """Transactions and Events: the file cards, uploading (plain form, htmx, API), the per-file
 summary, re-submitting a corrected file, the size limit and the content checks."""
 
+import asyncio
 import html
 import json
 import re
 
 import pytest
+from starlette.exceptions import HTTPException
 from webclient import Web, flashes
 
 from revrec.web.app import create_app
+from revrec.web.body_limit import FORM_OVERHEAD, BodyLimit
 from revrec.web.settings import Settings
 
 SO_HEADS = (
@@ -305,3 +308,30 @@ def test_the_name_is_kept_safe_and_the_type_and_mapping_are_checked(accountant):
     none = accountant.api("POST", "/api/v1/transactions", data={"type": "sales_order"})
     assert none.status_code == 422
     assert none.json()["error"]["message"] == "choose a file to upload"
+
+
+def test_a_chunked_body_over_the_limit_is_refused_before_it_is_read_whole():
+    """No Content-Length to refuse by: each request's bytes are counted as they arrive, and
+    the 413 comes once they pass the limit, not after a gigabyte was spooled to disk. (The
+    test client reads a request's body whole before the app sees it, so the middleware is
+    driven here by hand, in front of an app that reads every chunk it is given.)"""
+    received, read = [], []
+
+    async def receive():  # 100 KB in all
+        received.append(1)
+        return {"type": "http.request", "body": b"x" * 1024, "more_body": len(received) < 100}
+
+    async def reader(_scope, receive, _send):
+        while not read or read[-1]["more_body"]:
+            read.append(await receive())
+
+    async def send(message):
+        raise AssertionError(message)
+
+    limited = BodyLimit(reader, limit=1000)
+    with pytest.raises(HTTPException) as refused:
+        asyncio.run(limited({"type": "http", "method": "POST"}, receive, send))
+    assert refused.value.status_code == 413
+    assert refused.value.detail == "the file is larger than the upload limit of 1000 bytes"
+    assert len(received) == (1000 + FORM_OVERHEAD) // 1024 + 1  # then nothing more is read
+    assert len(read) == len(received) - 1

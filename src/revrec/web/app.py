@@ -1,6 +1,7 @@
 """The web app: FastAPI with server-rendered pages and their JSON twins under /api/v1.
 
 `create_app` opens the database once (checked to be current), adds the signed session cookie,
+the count of each request's body against the upload limit (`web.body_limit`),
 the static files (htmx, the stylesheet), every area's routers and the error handlers: a
 revrec error is a page with its message or, under /api, `{"error": {"status", "message"}}`;
 nothing answers with a stack trace.
@@ -25,6 +26,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from revrec.errors import AccessError, ConfigError, InputError, RevrecError, StateError
 from revrec.services import database
 from revrec.web import render
+from revrec.web.body_limit import BodyLimit
 from revrec.web.routes import ROUTERS
 from revrec.web.scheduler import Scheduler
 from revrec.web.security import CsrfError, LoginRequiredError
@@ -85,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         same_site="lax",
         https_only=settings.secure_cookies,
     )
+    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     for router in ROUTERS:
         app.include_router(router)

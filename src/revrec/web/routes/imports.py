@@ -22,6 +22,7 @@ from revrec.services import stage, uploads, workflow
 from revrec.services.imports import ImportSummary
 from revrec.vocab import TAB_OF_TYPE, TRANSACTION_TYPES
 from revrec.web import render
+from revrec.web.body_limit import FORM_OVERHEAD
 from revrec.web.security import Actor, context_of, need
 from revrec.words import counted
 
@@ -30,7 +31,6 @@ Viewer = Annotated[Actor, Depends(need("view"))]
 Importer = Annotated[Actor, Depends(need("import"))]
 FileId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 MappingName = Annotated[str, Query(max_length=64, pattern=r"^[\w.\- ]*$")]
-FORM_OVERHEAD = 8192  # bytes a multipart form adds to its file: boundaries, the other fields
 NAME_LENGTH = 255  # characters of a file's name
 CONTROL = "".join(map(chr, range(32))) + "\x7f"
 
