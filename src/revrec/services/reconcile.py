@@ -90,11 +90,9 @@ def figures_json(figures: pl.DataFrame) -> str:
 
 
 def approved_figures(conn: sa.Connection, book: str, period: str) -> pl.DataFrame | None:
-    """The figures a journal was approved with, while it is approved or beyond and no audit
-    entry since could have changed what the reports read (`audit.basis_mark`); else None
-    (decision 91)."""
-    if store.card(conn, book, period)["state"] == "draft":
-        return None
+    """The figures a journal was last approved with, while no audit entry since could have
+    changed what the reports read (`audit.basis_mark`: they depend on nothing else); else
+    None (decision 91)."""
     kept = store.figures(conn, book, period)
     if kept is None or kept[1] != audit_store.basis_mark(conn):
         return None

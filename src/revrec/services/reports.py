@@ -118,7 +118,8 @@ def _compute(name: str, data: rules.Basis, *, by: str, periods: int) -> pl.DataF
 def cached_basis(
     conn: sa.Connection, journal: Journal, filters: Filters = Filters()
 ) -> rules.Basis:
-    """`basis`, kept by `read_cache` while nothing was audit-logged. For reads only."""
+    """`basis`, kept by `read_cache` while no audit entry may have changed its inputs (the
+    basis mark, decision 91). For reads only."""
     key = ("basis", journal.book, journal.period, filters)
     return read_cache.cached(conn, key, lambda: basis(conn, journal, filters), basis_only=True)
 

@@ -24,7 +24,7 @@ LINE_COLUMNS = (
     "line_id", "source", "source_id",
 )  # fmt: skip
 SOURCE_ORDER = ("billing", "revenue", "reclass", "cost", "amortization")
-FIGURES = ("figures", "figures_mark")  # the card's own (`figures`), not shown with it
+FIGURE_COLUMNS = ("figures", "figures_mark")  # kept for the close (`figures`), not shown
 
 
 def book_periods(conn: sa.Connection, book: str) -> list[tuple[str, str]]:
@@ -51,7 +51,7 @@ def _open_only(conn: sa.Connection, book: str, period: str) -> None:
 def card(conn: sa.Connection, book: str, period: str) -> dict[str, Any]:
     """The journal card of a book and period; a journal never moved is a draft."""
     j = t.journals
-    shown = [c for c in j.c if c.name not in FIGURES]
+    shown = [c for c in j.c if c.name not in FIGURE_COLUMNS]
     query = sa.select(*shown).where((j.c.book == book) & (j.c.period == period))
     row = conn.execute(query).mappings().first()
     if row is None:
