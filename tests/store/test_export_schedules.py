@@ -13,6 +13,7 @@ from pathlib import Path
 
 import fastexcel
 import pytest
+import sqlalchemy as sa
 from helpers import BILL_HEADS, SO_HEADS, bill, so, write_csv
 from typer.testing import CliRunner
 
@@ -151,17 +152,83 @@ def test_billing_driven_lines_of_the_revrec_mapping_are_exported_and_so_billings
     ]
 
 
-def test_pages_and_payload_chunks_do_not_change_a_row(cli, monkeypatch):
+def test_chunks_and_pages_do_not_change_a_row(cli, monkeypatch):
+    monkeypatch.setattr("revrec.store.exports.CHUNK", 3)  # the kept rows in two chunks
     monkeypatch.setattr("revrec.store.payloads.CHUNK", 3)  # the file's rows in two chunks
     cli("init", "--first-period", "2024-03")
     cli("import", "transactions", EXAMPLES / "recurly_revenue_schedules.csv", "--type",
         "billing", "--mapping", "recurly")  # fmt: skip
     expected = [HEADINGS, *ROWS]
     assert _lines(cli("export", "schedules", "--as-of", "2024-03-15")) == expected
-    # One row a page, one decoded chunk kept: each page decodes the chunk it needs.
+    assert _kept(cli.url) == (2, 4, None)
+    # A store whose billings came before the kept rows (migration 0009 marks it): its first
+    # export fills them from the billings, lines and uploads, here one billing a page with
+    # one decoded payload chunk kept, so each page decodes the chunk it needs.
+    _as_before_0009(cli.url)
     monkeypatch.setattr("revrec.store.exports.PAGE", 1)
     monkeypatch.setattr("revrec.store.exports.KEPT", 1)
     assert _lines(cli("export", "schedules", "--as-of", "2024-03-15")) == expected
+    assert _kept(cli.url) == (4, 4, None)  # a chunk a page; the mark is gone
+    assert _lines(cli("export", "schedules", "--as-of", "2024-03-15")) == expected
+
+
+def test_each_processing_run_keeps_its_rows_after_those_of_the_runs_before(cli, tmp_path):
+    """Rows come in the order processing kept them, each run's by line_item_id: a credit
+    imported later (against an invoice of an earlier file) follows, spread over the invoice's
+    line; a store filled from its billings at once (migration 0009) has the same rows."""
+    cli("init", "--first-period", "2024-03")
+    heads = [*BILL_HEADS, "item_code", "pob_template", "schedule_type"]
+    first = [
+        [*bill("INV", "B-2", "B-2-1", "2024-03-05", "62.00", customer="WAYNE",
+               start="2024-03-01", end="2024-03-31"), "TRAINING", "", "evenly"],
+        [*bill("INV", "B-1", "B-1-1", "2024-03-01", "310.00", customer="WAYNE",
+               start="2024-03-01", end="2024-03-31"), "TRAINING", "", "evenly"],
+    ]  # fmt: skip
+    later = [
+        [*bill("CM", "A-1", "A-1-1", "2024-03-10", "31.00", customer="WAYNE", ref_number="B-1",
+               ref_line="B-1-1"), "TRAINING", "", ""],
+        [*bill("INV", "A-2", "A-2-1", "2024-03-11", "7.00", customer="WAYNE",
+               start="2024-03-11", end="2024-03-11"), "SETUP", "", "at_range_start"],
+    ]  # fmt: skip
+    for name, rows in (("first.csv", first), ("later.csv", later)):
+        cli("import", "transactions", write_csv(tmp_path / name, heads, rows), "--type",
+            "billing")  # fmt: skip
+    found = _lines(cli("export", "schedules", "--as-of", "2024-03-15"))[1:]
+    ids = [row.split(",")[6] for row in found]
+    assert ids == ["B-1-1", "B-2-1", "A-1-1", "A-2-1"]
+    credit = found[2].split(",")
+    # The credit spreads over B-1-1's March, -1.00 a day: -15.00 through the 15th.
+    assert credit[7:19] == [
+        "2024-03-01 00:00:00 UTC", "2024-04-01 00:00:00 UTC", "credit", "31", "-1.00", "-31.00",
+        "USD", "evenly", "", "-16.00", "0.00", "-31.00",
+    ]  # fmt: skip
+    _as_before_0009(cli.url)
+    again = _lines(cli("export", "schedules", "--as-of", "2024-03-15"))[1:]
+    assert [row.split(",")[6] for row in again] == ["A-1-1", "A-2-1", "B-1-1", "B-2-1"]
+    assert sorted(again) == sorted(found)
+
+
+def _as_before_0009(url):
+    """The store as migration 0009 leaves one that had billings: no kept rows, and marked."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM legacy_rows"))
+        conn.execute(
+            sa.text("INSERT INTO settings (key, value) VALUES ('legacy_rows_pending', '1')")
+        )
+    engine.dispose()
+
+
+def _kept(url):
+    """(chunks, rows) of the kept export rows, and the mark of a store still to fill."""
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        chunks, rows = conn.execute(sa.text("SELECT count(*), sum(rows) FROM legacy_rows")).one()
+        mark = conn.execute(
+            sa.text("SELECT value FROM settings WHERE key = 'legacy_rows_pending'")
+        ).scalar()
+    engine.dispose()
+    return chunks, rows, mark
 
 
 def test_an_xlsx_export_reads_back_with_its_heading_frozen(recurly, tmp_path):

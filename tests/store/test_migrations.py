@@ -133,3 +133,30 @@ def test_at_head_the_audit_log_is_as_schema_py_says(db_url):
         changes = compare_metadata(MigrationContext.configure(conn), metadata)
     assert [c for c in changes if "audit_log" in repr(c)] == []
     engine.dispose()
+
+
+def test_0009_marks_a_store_with_billings_for_its_first_export_to_fill_the_kept_rows(db_url):
+    engine = db.engine(db_url)
+    _alembic(engine, "0008")
+    _alembic(engine, "0009")
+    assert _pending(engine) is None  # no billings: nothing to fill
+    _alembic(engine, "0008", up=False)
+    billing = {
+        "doc_line_id": "B-1-1", "doc_type": "INV", "doc_number": "B-1",
+        "doc_date": datetime(2024, 3, 1, tzinfo=UTC).date(), "line_id": "B-1-1",
+        "customer_id": "WAYNE", "currency": "USD", "amount": 100, "period": "2024-03",
+        "content_hash": "0" * 19, "attributes": "{}",
+    }  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(sa.table("billings", *map(sa.column, billing)).insert().values(billing))
+    _alembic(engine, "0009")
+    assert _pending(engine) == "1"
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM legacy_rows")).scalar() == 0
+    engine.dispose()
+
+
+def _pending(engine):
+    with engine.connect() as conn:
+        query = "SELECT value FROM settings WHERE key = 'legacy_rows_pending'"
+        return conn.execute(sa.text(query)).scalar()

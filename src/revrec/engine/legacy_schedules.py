@@ -63,20 +63,13 @@ def legacy_schedules(billings: pl.DataFrame, templates: pl.DataFrame, as_of: dat
     """The export's rows (COLUMNS, typed as OUTPUT_SCHEMA) of a page of billing lines
     (INPUT_SCHEMA), in their order. `templates`: pob_template, method, at (the POB templates a
     line may name). month_1 is the calendar month of `as_of`."""
-    frame = billings.join(
-        templates.select("pob_template", "method", "at").unique("pob_template", keep="first"),
-        on="pob_template",
-        how="left",
-        maintain_order="left",
-    ).with_columns(schedule_type_of().alias("schedule_type"))
-    frame = _with_days(frame)
-    # Computed once each (an eager select would compute a repeated expression twice).
+    frame = _with_days(billings.with_columns(_schedule_type(templates).alias("schedule_type")))
     days = _boundaries(as_of)
-    frame = frame.with_columns(
-        expr.alias(f"_before{k}") for k, expr in enumerate(_revenue_before(frame, days))
-    )
+    # Each cumulative amount computed once, lazily (the plan shares the columns its
+    # expressions repeat), from the columns it needs only.
+    frame = frame.hstack(_revenue_before(frame, days).get_columns())
     before = [pl.col(f"_before{k}") for k in range(len(days))]
-    return frame.select(
+    rows = frame.lazy().select(
         pl.col("revenue_schedule_id"),
         pl.col("doc_number").alias("invoice_number"),
         pl.col("doc_date").alias("invoice_date"),
@@ -104,15 +97,20 @@ def legacy_schedules(billings: pl.DataFrame, templates: pl.DataFrame, as_of: dat
         pl.coalesce(_given("invoice_origin"), _by_family("purchase", "refund")).alias(
             "invoice_origin"
         ),
-    ).cast(OUTPUT_SCHEMA)  # type: ignore[arg-type]
+    )
+    return rows.cast(OUTPUT_SCHEMA).collect()  # type: ignore[arg-type]
 
 
 def schedule_type_of() -> pl.Expr:
     """A line's legacy schedule type: its own, else the one nearest its template's method
     (ratable_daily, ratable_monthly: evenly; point_in_time at end or range_end: at_range_end;
     any other: at_range_start), else evenly (SPEC §3's default)."""
-    own = pl.col("schedule_type").str.to_lowercase()
-    by_template = (
+    return _own_or(_by_method())
+
+
+def _by_method() -> pl.Expr:
+    """The legacy schedule type nearest a template's method (and at)."""
+    return (
         pl.when(pl.col("method").is_in(["ratable_daily", "ratable_monthly"]))
         .then(pl.lit("evenly"))
         .when((pl.col("method") == "point_in_time") & pl.col("at").is_in(["end", "range_end"]))
@@ -120,6 +118,10 @@ def schedule_type_of() -> pl.Expr:
         .when(pl.col("method").is_not_null())
         .then(pl.lit("at_range_start"))
     )
+
+
+def _own_or(by_template: pl.Expr) -> pl.Expr:
+    own = pl.col("schedule_type").str.to_lowercase()
     return (
         pl.when(own.is_in(SCHEDULE_TYPES))
         .then(own)
@@ -127,6 +129,21 @@ def schedule_type_of() -> pl.Expr:
         .then(by_template)
         .otherwise(pl.lit("evenly"))
         .fill_null(pl.lit("evenly"))
+    )
+
+
+def _schedule_type(templates: pl.DataFrame) -> pl.Expr:
+    """`schedule_type_of` with each POB template's method looked up by name: the templates
+    are few, the rows many."""
+    by_template = (
+        templates.select("pob_template", "method", "at")
+        .unique("pob_template", keep="first")
+        .select("pob_template", _by_method().alias("_type"))
+    )
+    return _own_or(
+        pl.col("pob_template").replace_strict(
+            by_template["pob_template"], by_template["_type"], default=None, return_dtype=pl.String
+        )
     )
 
 
@@ -160,16 +177,26 @@ def _boundaries(as_of: date) -> list[int]:
     return [*months, epoch_day(as_of) + 1]
 
 
-def _revenue_before(frame: pl.DataFrame, days: list[int]) -> list[pl.Expr]:
-    """For each epoch day, the revenue of each row dated before it: over the days, the
-    cumulative amount round_half_even(total x elapsed / days) (SPEC §1); else all or nothing."""
+def _revenue_before(frame: pl.DataFrame, days: list[int]) -> pl.DataFrame:
+    """_before0.. : for each epoch day, the revenue of each row dated before it: over the days,
+    the cumulative amount round_half_even(total x elapsed / days) (SPEC §1); else all or
+    nothing, which is the same rule over one day starting on the point's day."""
     widest = frame.select(pl.col("amount").abs().max(), pl.col("_days").max()).row(0)
     dtype = pl.Int64 if fits_int64(widest[0] or 0, widest[1] or 0) else I128
-    total = pl.col("amount")
-    found = []
-    for day in days:
-        elapsed = (pl.lit(day, dtype=pl.Int64) - pl.col("_s")).clip(0, pl.col("_days"))
-        spread = div_half_even(total.cast(dtype) * elapsed.cast(dtype), pl.col("_days"), dtype)
-        whole = pl.when(pl.col("_point") < day).then(total).otherwise(pl.lit(0, dtype=pl.Int64))
-        found.append(pl.when(pl.col("_spread")).then(spread.cast(pl.Int64)).otherwise(whole))
-    return found
+    spread = pl.col("_spread")
+    over = frame.lazy().select(
+        pl.col("amount").cast(dtype).alias("total"),
+        pl.when(spread).then(pl.col("_s")).otherwise(pl.col("_point")).alias("first"),
+        pl.when(spread).then(pl.col("_days")).otherwise(1).alias("length"),
+    )
+    length = pl.col("length")
+    return over.select(
+        div_half_even(
+            pl.col("total") * (pl.lit(day, dtype=pl.Int64) - pl.col("first")).clip(0, length),
+            length,
+            dtype,
+        )
+        .cast(pl.Int64)
+        .alias(f"_before{k}")
+        for k, day in enumerate(days)
+    ).collect()

@@ -246,6 +246,13 @@ def stable_hash(frame: pl.DataFrame, parts: Sequence[pl.Expr], out: str) -> pl.D
     return pl.concat([short, by_pieces]).sort("_hash_row").drop("_hash_row", "_hex")
 
 
+def stable_id(frame: pl.DataFrame, column: str, out: str) -> pl.DataFrame:
+    """Add `out`: the stable hash of `column` (`stable_hash`) as an Int64 (19 digits, below
+    2^63): the same id for the same text in any database and run."""
+    hashed = stable_hash(frame, [pl.col(column)], out)
+    return hashed.with_columns(pl.col(out).cast(pl.Int64))
+
+
 def _wide_hash(longest: int) -> pl.Expr:
     chunks = [
         pl.col("_hex")

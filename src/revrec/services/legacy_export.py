@@ -21,7 +21,7 @@ from revrec.engine.legacy_schedules import INPUT_SCHEMA, legacy_schedules
 from revrec.errors import InputError
 from revrec.exports import legacy_schedules as legacy_file
 from revrec.exports.xlsx import MAX_ROWS
-from revrec.imports.checks import stable_hash
+from revrec.imports.checks import stable_id
 from revrec.services.context import Context
 from revrec.services.imports import templates_frame
 from revrec.store import exports as store
@@ -91,6 +91,8 @@ def export(
     kind = output_format(output)
     as_of = wanted.as_of or ctx.now.astimezone(UTC).date()
     doc_types = STATUSES[wanted.status]
+    with ctx.engine.begin() as conn:  # a store older than the kept rows: filled once
+        store.ensure(conn)
     with ctx.engine.connect() as conn:
         store.snapshot(conn)
         total = store.count(conn, doc_types, wanted.first, wanted.last)
@@ -129,10 +131,20 @@ def schema(*, output: Path | None = None, out: IO[str] | None = None) -> None:
 
 def _input(page: pl.DataFrame) -> pl.DataFrame:
     """A store page as the engine takes it: with revenue_schedule_id, the stable hash of the
-    doc_line_id (the 19-digit content hash of imports.checks, below 2^63)."""
-    hashed = stable_hash(page, [pl.col("doc_line_id")], "_id")
-    with_id = hashed.with_columns(pl.col("_id").cast(pl.Int64).alias("revenue_schedule_id"))
-    return with_id.select(*INPUT_SCHEMA).cast(INPUT_SCHEMA)  # type: ignore[arg-type]
+    doc_line_id (`imports.checks.stable_id`), kept by processing (`schedule_ids`) and made here
+    for rows kept before it was (null)."""
+    missing = page.filter(pl.col("revenue_schedule_id").is_null())
+    if missing.height:
+        page = page.with_columns(
+            pl.coalesce("revenue_schedule_id", schedule_ids(page)["revenue_schedule_id"])
+        )
+    return page.select(*INPUT_SCHEMA).cast(INPUT_SCHEMA)  # type: ignore[arg-type]
+
+
+def schedule_ids(rows: pl.DataFrame) -> pl.DataFrame:
+    """`rows` with revenue_schedule_id: the stable hash of the doc_line_id (decision 69)."""
+    return stable_id(rows.drop("revenue_schedule_id", strict=False), "doc_line_id",
+                     "revenue_schedule_id")  # fmt: skip
 
 
 def _counted(

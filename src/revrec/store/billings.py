@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
-from revrec.store import bulk
+from revrec.store import bulk, exports
 from revrec.store import schema as t
 from revrec.store.bulk import BATCH, among, analyze, scratch
 
@@ -44,11 +44,14 @@ def add(conn: sa.Connection, frame: pl.DataFrame) -> None:
     """The accepted billings; for each billing-driven one (`driven`) its one-line contract and
     line (SPEC §3); every line touched (`first_of_line`) marked for the revenue run. line_id and
     contract_id are null where they are the doc_line_id. The rows go to the database once, into a
-    scratch table, and each table is filled from it."""
+    scratch table, and each table is filled from it. The billings of billing-driven lines are
+    kept for the legacy export too, with their id and attributes (exports.EXPORT_ONLY, when
+    given)."""
     b, c, lv, d = t.billings, t.contracts, t.line_versions, t.dirty_lines
-    with scratch(conn, frame.sort("doc_line_id"), "scratch_billings") as s:
+    stored = frame.drop(exports.EXPORT_ONLY, strict=False)  # kept with the export's rows only
+    with scratch(conn, stored.sort("doc_line_id"), "scratch_billings") as s:
         line_id = sa.func.coalesce(s.c.line_id, s.c.doc_line_id)
-        billing: dict[str, Any] = {n: s.c[n] for n in frame.columns if n in b.c}
+        billing: dict[str, Any] = {n: s.c[n] for n in stored.columns if n in b.c}
         billing.update(line_id=line_id, attributes=sa.literal("{}"))
         conn.execute(b.insert().from_select(list(billing), sa.select(*billing.values())))
         driven = s.c.driven.is_(True)
@@ -69,8 +72,26 @@ def add(conn: sa.Connection, frame: pl.DataFrame) -> None:
                 ),
             )
         )
+    _keep_legacy_rows(conn, frame)
     if frame.height >= BATCH:
         analyze(conn, b, c, lv, d)
+
+
+def _keep_legacy_rows(conn: sa.Connection, frame: pl.DataFrame) -> None:
+    """The legacy export's rows of these billings whose line is billing-driven: a line made by
+    one of them (`driven`: its dates and template are theirs), or one the store has."""
+    line_id = pl.coalesce("line_id", "doc_line_id").alias("line_id")
+    others = frame.filter(~pl.col("driven"))
+    parts = [frame.filter(pl.col("driven"))]
+    if others.height:
+        ids = others.select(line_id)["line_id"].unique().to_list()
+        lines = exports.driven_lines(conn, ids)
+        parts.append(
+            others.with_columns(line_id)
+            .drop("start", "end", "item_code", "pob_template", strict=False)
+            .join(lines, on="line_id", how="inner")
+        )
+    exports.add(conn, pl.concat(parts, how="diagonal_relaxed"))
 
 
 def _add_driven_lines(conn: sa.Connection, s: sa.Table, driven: Any) -> None:

@@ -170,6 +170,18 @@ stage_values = sa.Table(
     sa.Column("payload", sa.LargeBinary, nullable=False),
 )
 
+# The legacy schedules export's input (SPEC §10), kept as processing accepts it: per batch of
+# accepted billings of billing-driven lines, Arrow IPC (lz4) sorted by doc_line_id, with the
+# line's service dates and template and the attributes uploaded with the billing. None of those
+# change once a billing is stored, so a chunk is written once and never rewritten (decision 93).
+legacy_rows = sa.Table(
+    "legacy_rows",
+    metadata,
+    sa.Column("chunk", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+)
+
 contracts = sa.Table(
     "contracts",
     metadata,

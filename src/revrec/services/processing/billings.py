@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from revrec.engine import billing_rules
 from revrec.imports import billings as billing_import
+from revrec.imports.checks import stable_id
 from revrec.services.mappings import get_mapping
 from revrec.services.processing.outcome import Outcome
 from revrec.services.processing.staged import (
@@ -50,8 +51,14 @@ RECORD = {
     "schedule_type": pl.String,
     "start": pl.Date,
     "end": pl.Date,
+    # Kept for the legacy export only (SPEC §10), as uploaded.
+    "origin": pl.String,
+    "invoice_state": pl.String,
+    "invoice_origin": pl.String,
+    "accounting_code": pl.String,
 }
 LINE_NEEDS = ("item_code", "pob_template", "schedule_type", "start", "end")
+LEGACY = ("origin", "invoice_state", "invoice_origin", "accounting_code")
 
 
 def apply(
@@ -190,8 +197,18 @@ def _judge_alone(conn: sa.Connection, rows: pl.DataFrame, outcome: Outcome) -> p
         "currency", pl.col("signed_amount").alias("amount"),
         pl.lit(None, dtype=pl.String).alias("ref_doc_line_id"), "content_hash", "period",
         pl.col("line").alias("stage_row_id"), "_order", (~given("so_line_id")).alias("_driven"),
-        pl.col("item_code").cast(pl.String), *LINE_NEEDS[1:],
+        pl.col("item_code").cast(pl.String), *LINE_NEEDS[1:], *_legacy(rows),
     ).cast(RECORD)  # type: ignore[arg-type]  # fmt: skip
+
+
+def _legacy(rows: pl.DataFrame) -> list[pl.Expr]:
+    """The attributes the legacy export shows, as uploaded (null when the rows have none)."""
+    return [
+        pl.col(name).cast(pl.String)
+        if name in rows.columns
+        else pl.lit(None, pl.String).alias(name)
+        for name in LEGACY
+    ]
 
 
 def _errors(rows: pl.DataFrame, column: str, message: str) -> pl.DataFrame:
@@ -293,7 +310,7 @@ def _records(conn: sa.Connection, accepted: pl.DataFrame, templates: pl.DataFram
         .alias("contract_id"),
         pl.col("line_id").is_first_distinct().alias("_first_of_line"),
     )
-    return records.select(
+    found = records.select(
         "doc_line_id", "doc_type", "doc_number", "doc_date",
         # Null where it is the doc_line_id (every billing-driven line): not sent row by row.
         _unless_doc_line("line_id"),
@@ -302,7 +319,10 @@ def _records(conn: sa.Connection, accepted: pl.DataFrame, templates: pl.DataFram
         _unless_doc_line("contract_id"),
         pl.col("_driven").alias("driven"),
         pl.col("_first_of_line").alias("first_of_line"),
+        *_legacy(records),
     )  # fmt: skip
+    # The legacy export's id of each billing (decision 69), kept with its export row.
+    return stable_id(found, "doc_line_id", "revenue_schedule_id")
 
 
 def _driven_template(templates: pl.DataFrame) -> pl.Expr:
