@@ -63,6 +63,18 @@ def test_a_page_of_several_currencies_keeps_each_ones_decimals():
     assert [r["total_amount"] for r in csv_rows(page)] == ["123.45", "12345", "-12.345", "0.05"]
 
 
+def test_amounts_of_any_int64_size_are_written_exactly():
+    # Past 18 digits the page's money takes the 38-digit decimals; below, 18.
+    big = 2**63 - 1
+    page = frame(row("USD", big), row("JPY", -big), row("KWD", 10**18))
+    assert [r["total_amount"] for r in csv_rows(page)] == [
+        "92233720368547758.07", "-9223372036854775807", "1000000000000000.000",
+    ]  # fmt: skip
+    assert [r["total_amount"] for r in csv_rows(frame(row("KWD", 10**18 - 1)))] == [
+        "999999999999999.999"
+    ]
+
+
 def test_dates_are_midnight_utc_and_missing_values_are_empty():
     [found] = csv_rows(frame(row("USD", 100, revenue_recognition_date=date(2024, 4, 1))))
     assert found["invoice_date"] == "2024-03-01 00:00:00 UTC"

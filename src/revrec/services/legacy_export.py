@@ -9,6 +9,7 @@ import codecs
 import contextlib
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date
 from pathlib import Path
@@ -103,7 +104,7 @@ def export(
             )
         templates = templates_frame(conn)
         pages = _counted(
-            (
+            _ahead(
                 legacy_schedules(_input(page), templates, as_of)
                 for page in store.pages(conn, doc_types, wanted.first, wanted.last)
             ),
@@ -145,6 +146,17 @@ def schedule_ids(rows: pl.DataFrame) -> pl.DataFrame:
     """`rows` with revenue_schedule_id: the stable hash of the doc_line_id (decision 69)."""
     return stable_id(rows.drop("revenue_schedule_id", strict=False), "doc_line_id",
                      "revenue_schedule_id")  # fmt: skip
+
+
+def _ahead(pages: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+    """The pages, each read and computed in a second thread while the one before is written
+    (Polars and the database let go of the GIL: about a tenth faster). The connection is used
+    by one thread at a time."""
+    with ThreadPoolExecutor(1, thread_name_prefix="legacy-export") as pool:
+        coming = pool.submit(next, pages, None)
+        while (page := coming.result()) is not None:
+            coming = pool.submit(next, pages, None)
+            yield page
 
 
 def _counted(
