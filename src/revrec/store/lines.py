@@ -91,15 +91,16 @@ def schedule_type_apart(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def stored_allocations(conn: sa.Connection, line_ids: Iterable[str]) -> pl.DataFrame:
+def stored_allocations(conn: sa.Connection, line_ids: pl.Series, *, whole: bool) -> pl.DataFrame:
+    """line_id, version, allocated of every stored version of these lines (`whole`: they are
+    most of the store's, read with the whole table and filtered here)."""
     a = t.allocations
-    return read_frame(
-        conn,
-        sa.select(a.c.line_id, a.c.version, a.c.allocated).where(
-            among(conn, a.c.line_id, line_ids)
-        ),
-        {"line_id": pl.String, "version": pl.Int64, "allocated": pl.Int64},
-    )
+    query = sa.select(a.c.line_id, a.c.version, a.c.allocated)
+    schema = {"line_id": pl.String, "version": pl.Int64, "allocated": pl.Int64}
+    if whole:
+        found = read_frame(conn, query, schema)
+        return found.filter(pl.col("line_id").is_in(line_ids.implode()))
+    return read_frame(conn, query.where(among(conn, a.c.line_id, line_ids.to_list())), schema)
 
 
 def save_allocations(conn: sa.Connection, allocated: pl.DataFrame) -> None:

@@ -39,11 +39,10 @@ def replace_open(
 ) -> int:
     """The open period's postings of these lines in a book become `rows` (line_id, amount)."""
     p = t.postings
-    conn.execute(
-        p.delete().where(
-            (p.c.book == book) & (p.c.period == open_name) & among(conn, p.c.line_id, line_ids)
-        )
-    )
+    of_period = (p.c.book == book) & (p.c.period == open_name)
+    # A period's first run (a new period's, after a close) has nothing to replace.
+    if conn.execute(sa.select(p.c.line_id).where(of_period).limit(1)).first() is not None:
+        conn.execute(p.delete().where(of_period & among(conn, p.c.line_id, line_ids)))
     return insert_frame(
         conn,
         p,

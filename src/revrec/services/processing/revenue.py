@@ -79,7 +79,7 @@ def _inputs(
         versions=versions,
         billings=line_store.touched_billings(conn, ids, whole=whole),
         events=line_store.touched_events(conn, ids, whole=whole),
-        stored_allocations=line_store.stored_allocations(conn, ids.to_list()),
+        stored_allocations=line_store.stored_allocations(conn, ids, whole=whole),
         posted=posting_store.closed_of_touched(conn, open_periods, ids, whole=whole),
         costs=costs,
         posted_costs=journal_store.closed_costs(conn, open_periods, costs["cost_id"].to_list()),
@@ -94,7 +94,7 @@ def _save(
     failed: dict[str, str],
 ) -> None:
     """The run's results; a contract that failed keeps what it had."""
-    line_store.save_allocations(conn, outputs.allocations)
+    line_store.save_allocations(conn, _changed(outputs.allocations, inputs.stored_allocations))
     ids = outputs.allocations["line_id"]
     every = inputs.lines["contract_id"].unique()
     contracts = every.filter(~every.is_in(list(failed)))
@@ -110,6 +110,13 @@ def _save(
             journal_store.replace_open_costs(
                 conn, book, period, cost_ids.to_list(), outputs.cost_postings.filter(mine)
             )
+
+
+def _changed(allocations: pl.DataFrame, stored: pl.DataFrame) -> pl.DataFrame:
+    """The allocations the store does not have as they are (a run over unchanged contracts,
+    such as the close's, writes none)."""
+    keys = ["line_id", "version", "allocated"]
+    return allocations.join(stored.select(keys), on=keys, how="anti", nulls_equal=True)
 
 
 def _notes(findings: pl.DataFrame) -> list[str]:
