@@ -128,10 +128,9 @@ def basis(conn: sa.Connection, journal: Journal, filters: Filters = Filters()) -
     """Every report's Basis: the lines as of the period's end in the book, one engine run."""
     through = journal.period
     scope = None if filters.contract is None else [filters.contract]  # read one contract only
-    facts = _filtered(_facts(conn, through, scope, filters), filters)
-    versions = history.versions_through(conn, through, scope).join(
-        facts.select("contract_id").unique(), on="contract_id", how="semi"
-    )
+    every = history.versions_through(conn, through, scope)
+    facts = _filtered(_facts(conn, through, scope, filters, every), filters)
+    versions = every.join(facts.select("contract_id").unique(), on="contract_id", how="semi")
     billings = history.billings_through(conn, through, scope)
     before = history.postings_through(conn, journal.book, _before(through), scope)
     inputs = inputs_at(conn, journal, versions, scope, billings=billings, posted=before)
@@ -160,10 +159,22 @@ def basis(conn: sa.Connection, journal: Journal, filters: Filters = Filters()) -
 
 
 def _facts(
-    conn: sa.Connection, through: str, scope: history.Contracts, filters: Filters
+    conn: sa.Connection,
+    through: str,
+    scope: history.Contracts,
+    filters: Filters,
+    versions: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """The lines' facts, with their free attributes only when a filter reads them."""
-    return history.line_facts(conn, through, scope, attributes=filters.attribute is not None)
+    """The lines' facts (`history.line_facts`), with their free attributes only when a filter
+    reads them. Without one they are taken from `versions` (`history.versions_through`, when
+    the caller has read them) and the contracts' customers: one read of the lines, not two."""
+    if versions is None or filters.attribute is not None:
+        return history.line_facts(conn, through, scope, attributes=filters.attribute is not None)
+    newest = versions.filter(pl.col("version") == pl.col("version").max().over("line_id"))
+    return newest.join(history.customers(conn, scope), on="contract_id", how="inner").select(
+        "line_id", "contract_id", "currency", "customer_id", "item_code", "pob_template",
+        "schedule_type",
+    )  # fmt: skip
 
 
 def inputs_at(

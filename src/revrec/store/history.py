@@ -91,6 +91,15 @@ def line_facts(
     return schedule_type_apart(facts)
 
 
+def customers(conn: sa.Connection, contracts: Contracts = None) -> pl.DataFrame:
+    """contract_id, customer_id of every contract (of these)."""
+    c = t.contracts
+    query = sa.select(c.c.contract_id, c.c.customer_id).where(
+        _contract_in(conn, c.c.contract_id, contracts)
+    )
+    return read_frame(conn, query, {"contract_id": pl.String, "customer_id": pl.String})
+
+
 def allocations(conn: sa.Connection, contracts: Contracts = None) -> pl.DataFrame:
     """line_id, version, allocated of every stored allocation (each version keeps the one it
     had when it was the line's newest: the prospective chain reads them)."""
