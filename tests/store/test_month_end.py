@@ -19,7 +19,9 @@ import json
 import sqlalchemy as sa
 from helpers import BILL_HEADS, SO_HEADS, bill, query, so, write_csv
 
-from revrec.services import reports
+from revrec.services import reconcile, reports
+from revrec.store import db, schema
+from revrec.store import journals as journal_store
 
 SETUP = """
 books:
@@ -282,7 +284,7 @@ def test_the_close_reuses_the_figures_a_journal_was_approved_with(cli, tmp_path,
     _month_end(cli, tmp_path, "2024-01", close=False)
     kept = dict(query(cli.url, "select book, figures from journals where period = '2024-01'"))
     # January, PRIMARY: billed 1,500.00, recognized 1,400.00; C1 deferred 200.00, C2 asset 100.
-    usd = json.loads(str(kept["PRIMARY"]))
+    usd = json.loads(str(kept["PRIMARY"]))["report"]
     assert [(f["currency"], f["billed_to_date"], f["recognized_to_date"]) for f in usd] == [
         ("USD", 150000, 140000)
     ]
@@ -303,3 +305,146 @@ def test_the_close_reuses_the_figures_a_journal_was_approved_with(cli, tmp_path,
     cli("setup", "load", tmp_path / "setup.yaml")  # may change what the reports read
     cli("period", "close", "--yes")
     assert sorted(computed) == [("LOCAL", "2024-02"), ("PRIMARY", "2024-02")]
+
+
+def _ledgers_agree(url, period):
+    """The GL side kept at approve is the one read afresh from the lines, and so are the checks
+    made with it (decision 94)."""
+    engine = db.engine(url)
+    try:
+        with engine.connect() as conn:
+            for book in ("PRIMARY", "LOCAL"):
+                kept = reconcile.kept_ledger(conn, book, period)
+                fresh = reconcile.Ledger(  # each read on its own, as before decision 94
+                    journal_store.account_balances(conn, book, period),
+                    journal_store.totals(conn, book, period),
+                    journal_store.missing_gl_codes(conn, book, period),
+                )
+                assert kept is not None, book
+                keys = ["account", "gl_code", "currency"]
+                assert kept.balances.sort(keys).equals(fresh.balances.sort(keys)), book
+                assert (kept.totals, kept.missing) == (fresh.totals, fresh.missing), book
+                assert reconcile.checks(conn, book, period) == reconcile.checks(
+                    conn, book, period, ledger=fresh
+                )
+    finally:
+        engine.dispose()
+
+
+def test_the_close_takes_the_gl_side_kept_at_approve_and_a_revoke_drops_it(
+    cli, tmp_path, monkeypatch
+):
+    """Decision 94: approve keeps the GL side of the checks (account balances through the
+    period, the period's totals per currency, the lines without a GL code) while the lines are
+    frozen; summarize stores those balances and the close's checklist takes the GL side from the
+    stored trial balance, neither reading the lines; each equals a fresh computation. A revoke
+    to draft drops it: the lines may change again."""
+    _load(cli, tmp_path)
+
+    def kept():
+        sql = "select figures from journals where book = 'PRIMARY' and period = '2024-01'"
+        return json.loads(str(query(cli.url, sql)[0][0]))
+
+    cli("je", "approve")
+    gl = kept()["gl"]
+    assert (gl["totals"], gl["missing"]) == (
+        [{"currency": "USD", "debit": 313_000, "credit": 313_000, "lines": 16}],
+        0,
+    )
+    assert {(b["account"], b["gl_code"]): b["balance"] for b in gl["balances"]}[
+        "deferred_revenue", "2400"
+    ] == -20_000  # C1: billed 1,500.00, recognized 1,300.00
+    cli("je", "revoke")
+    assert "gl" not in kept()  # the report figures stay, kept by their basis mark (91)
+    assert kept()["report"][0]["billed_to_date"] == 150_000
+    # A draft's lines change: a late invoice of January, 100.00 on L2 (two more lines).
+    cli("import", "transactions", write_csv(tmp_path / "late.csv", BILL_HEADS, [
+        bill("INV", "INV-9", "INV-9-1", "2024-01-20", "100.00", so_line="L2")]),
+        "--type", "billing")  # fmt: skip
+    for book in ("PRIMARY", "LOCAL"):
+        cli("--book", book, "je", "approve")
+        cli("--book", book, "je", "transfer", "--output", tmp_path / "gl")
+    assert kept()["gl"]["totals"] == [
+        {"currency": "USD", "debit": 323_000, "credit": 323_000, "lines": 18}
+    ]
+    _ledgers_agree(cli.url, "2024-01")  # approved, then transferred: the kept document's
+
+    read = []
+
+    def counting(name):
+        original = getattr(journal_store, name)
+
+        def counted(conn, book, period, *args, **kwargs):
+            read.append((name, book, period))
+            return original(conn, book, period, *args, **kwargs)
+
+        return counted
+
+    def count_reads():  # the reads of the lines that make the GL side
+        for name in ("account_balances", "totals", "missing_gl_codes"):
+            monkeypatch.setattr(journal_store, name, counting(name))
+
+    count_reads()
+    for book in ("PRIMARY", "LOCAL"):
+        cli("--book", book, "je", "summarize")
+    assert "reconciliation PRIMARY 2024-01 passes" in cli("period", "status").stdout
+    assert read == []  # neither summarize nor the checklist read a journal line
+    monkeypatch.undo()
+    _ledgers_agree(cli.url, "2024-01")  # summarized: the stored trial balance's
+
+    count_reads()
+    cli("period", "close", "--yes")
+    assert [r for r in read if r[2] == "2024-01"] == []  # February's run reads its own
+    monkeypatch.undo()
+    _ledgers_agree(cli.url, "2024-01")  # closed: still the lines'
+
+
+def test_the_gl_side_in_one_pass_is_the_three_reads(cli):
+    """`store.journals.ledger` (approve's GL side, decision 94) equals `account_balances`,
+    `totals` and `missing_gl_codes` read on their own: lines without a GL code before and after
+    the last stored trial balance, a currency with lines before the period only, a later
+    period's lines left out; for the open period and for the closed one."""
+    cli("init", "--first-period", "2024-01")
+
+    def line(period, account, gl_code, currency, debit, credit):
+        return {"book": "PRIMARY", "period": period, "account": account, "gl_code": gl_code,
+                "currency": currency, "debit": debit, "credit": credit, "contract_id": "C1",
+                "line_id": None, "source": "billing", "source_id": "INV-1"}  # fmt: skip
+
+    lines = [
+        line("2024-01", "accounts_receivable", "1200", "USD", 10_000, 0),
+        line("2024-01", "deferred_revenue", "2400", "USD", 0, 10_000),
+        line("2024-01", "accounts_receivable", "1200", "EUR", 500, 0),
+        line("2024-01", "revenue", None, "EUR", 0, 500),
+        line("2024-01", "accounts_receivable", "1200", "JPY", 7, 0),
+        line("2024-01", "deferred_revenue", "2400", "JPY", 0, 7),
+        line("2024-02", "accounts_receivable", None, "USD", 3_000, 0),
+        line("2024-02", "deferred_revenue", "2400", "USD", 0, 3_000),
+        line("2024-02", "revenue", None, "EUR", 0, 200),
+        line("2024-02", "revenue", None, "EUR", 0, 100),
+        line("2024-02", "accounts_receivable", "1200", "EUR", 300, 0),
+        line("2024-03", "accounts_receivable", None, "GBP", 1, 0),
+    ]
+    engine = db.engine(cli.url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(schema.journal_lines.insert(), lines)
+            conn.execute(sa.update(schema.periods).values(status="closed"))
+            conn.execute(
+                schema.periods.insert(),
+                [{"book": "PRIMARY", "period": "2024-02", "status": "open"},
+                 {"book": "PRIMARY", "period": "2024-03", "status": "future"}],
+            )  # fmt: skip
+            summarized = {"book": "PRIMARY", "period": "2024-01", "state": "summarized"}
+            conn.execute(schema.journals.insert().values(**summarized))
+            january = journal_store.account_balances(conn, "PRIMARY", "2024-01", from_lines=True)
+            journal_store.save_balances(conn, "PRIMARY", "2024-01", january)
+        with engine.connect() as conn:
+            for period, missing in (("2024-01", 1), ("2024-02", 4)):
+                balances, totals, count = journal_store.ledger(conn, "PRIMARY", period)
+                assert balances.equals(journal_store.account_balances(conn, "PRIMARY", period))
+                assert totals == journal_store.totals(conn, "PRIMARY", period)
+                assert count == journal_store.missing_gl_codes(conn, "PRIMARY", period) == missing
+            assert [t["currency"] for t in totals] == ["EUR", "USD"]  # no JPY line in February
+    finally:
+        engine.dispose()

@@ -48,7 +48,11 @@ step (points 3 and 4 only while the revenue job runs, so that processing is up t
    allocated (= the amount: no SSP table), billed and recognized of every line, and per currency
    GL deferred_revenue and contract_asset equal the sums over contracts of max(billed -
    recognized, 0) and max(recognized - billed, 0) of that list;
-5. at the end of each example `revrec audit verify --format json` exits 0 and says ok.
+5. at the end of each example `revrec audit verify --format json` exits 0 and says ok;
+6. (decision 94) every journal approved or further, open or closed, has the GL side approve
+   kept, and it equals account_balances, totals and missing_gl_codes read on their own (also
+   while an INV waits on an approved journal, and after each summarize, with the checks made
+   from it); a draft keeps none.
 
 Every CLI call exits 0, or 1 with a one-line RevrecError (or SystemExit): never a traceback.
 
@@ -101,6 +105,7 @@ from typer.testing import CliRunner
 
 from revrec.cli.main import app
 from revrec.errors import RevrecError
+from revrec.services import reconcile
 from revrec.store import db
 from revrec.store import journals as journal_store
 
@@ -513,6 +518,8 @@ class MonthEnd(RuleBasedStateMachine):
         is processed once approval is revoked."""
         self._reconciled("PRIMARY")
         self.ok("je", "approve")
+        period = period_name(self.model.open_month)
+        self.kept_gl_side_is_the_lines("PRIMARY", period)
         cells, row = self._invoice(line, amount, months, day)
         path = self.folder / row.file
         write_csv(path, BILL_HEADS, [cells])
@@ -531,6 +538,7 @@ class MonthEnd(RuleBasedStateMachine):
         if not future:
             assert waiting[0][0] == "pending"
             assert "the journal of PRIMARY" in str(waiting[0][1]), waiting
+        self.kept_gl_side_is_the_lines("PRIMARY", period)  # the lines stayed as approved
         self.ok("je", "revoke")
         self.ok("process")
         self.model.stage([row])
@@ -583,6 +591,7 @@ class MonthEnd(RuleBasedStateMachine):
             self.ok("--book", book, "je", "approve")
             self.ok("--book", book, "je", "transfer", "--output", self.folder / "gl")
             self.ok("--book", book, "je", "summarize")
+            self.kept_gl_side_is_the_lines(book, period, checks=True)  # what the close takes
         self._check_summarized(period)
         self.frozen[period] = {name: self.query(sql, p=period) for name, sql in FROZEN.items()}
         closed = self.ok("period", "close", "--yes", "--acknowledge-errors")
@@ -638,6 +647,9 @@ class MonthEnd(RuleBasedStateMachine):
         self.journals_balance_per_currency()
         self.closed_periods_never_change()
         self.stage_rows_as_the_model_says()
+        for book in BOOKS:
+            for period in [*self.frozen, period_name(self.model.open_month)]:
+                self.kept_gl_side_is_the_lines(book, period)
         if self.paused:  # postings, journal lines and cost postings wait for the revenue job
             return
         self.subledger_is_the_model()
@@ -701,6 +713,33 @@ class MonthEnd(RuleBasedStateMachine):
             (d.doc_line_id, d.kind, d.line_id, d.signed, period_name(d.period))
             for d in model.documents.values()
         }
+
+    def kept_gl_side_is_the_lines(self, book: str, period: str, *, checks: bool = False) -> None:
+        """Decision 94: while a journal is approved or further, the GL side approve kept (the
+        account balances, the period's totals per currency, the lines without a GL code; once
+        summarized, from the stored trial balance) is the one read afresh from the lines, and
+        so are the checks made with it (`checks`: compared too); a draft keeps none."""
+        with self.engine.connect() as conn:
+            state = journal_store.card(conn, book, period)["state"]
+            kept = reconcile.kept_ledger(conn, book, period)
+            if state == "draft":
+                assert kept is None, (book, period)
+                document = journal_store.figures(conn, book, period)
+                assert document is None or "gl" not in json.loads(document[0]), (book, period)
+                return
+            assert kept is not None, (book, period, state)
+            fresh = reconcile.Ledger(  # each read on its own, as before decision 94
+                journal_store.account_balances(conn, book, period),
+                journal_store.totals(conn, book, period),
+                journal_store.missing_gl_codes(conn, book, period),
+            )
+            keys = ["account", "gl_code", "currency"]
+            assert kept.balances.sort(keys).equals(fresh.balances.sort(keys)), (book, period)
+            assert (kept.totals, kept.missing) == (fresh.totals, fresh.missing), (book, period)
+            if checks:
+                assert reconcile.checks(conn, book, period) == reconcile.checks(
+                    conn, book, period, ledger=fresh
+                ), (book, period)
 
     def balances_from_the_last_trial_balance_are_the_lines(self, book: str) -> None:
         """The month-end's account balances (the last closed trial balance plus the lines

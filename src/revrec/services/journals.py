@@ -14,6 +14,7 @@ what its user saw: it sends back the journal's `fingerprint` (its state, totals 
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -149,7 +150,8 @@ def approve(ctx: Context, period: str | None = None, *, seen: str | None = None)
             )
         mark = basis_mark(conn)  # read before the inputs
         figures = reconcile.figures_of(conn, journal.book, journal.period)
-        found = reconcile.checks(conn, journal.book, journal.period, figures=figures)
+        ledger = reconcile.ledger_of(conn, journal.book, journal.period)
+        found = reconcile.checks(conn, journal.book, journal.period, figures=figures, ledger=ledger)
         failing = [c for c in found if not c.passed]
         if failing:
             raise StateError(
@@ -157,9 +159,10 @@ def approve(ctx: Context, period: str | None = None, *, seen: str | None = None)
                 + "; ".join(c.failure() for c in failing)
             )
         _advance(conn, ctx, journal, "draft", "approved")
-        # The close reuses them while nothing the reports read changes (decision 91).
+        # The close reuses the figures while nothing the reports read changes (decision 91),
+        # and the GL side while the lines are frozen: summarize stores its balances (94).
         store.save_figures(
-            conn, journal.book, journal.period, mark, reconcile.figures_json(figures)
+            conn, journal.book, journal.period, mark, reconcile.figures_json(figures, ledger)
         )
     return journal
 
@@ -178,23 +181,28 @@ def transfer(ctx: Context, period: str | None = None, *, folder: Path) -> dict[s
 
 
 def summarize(ctx: Context, period: str | None = None) -> pl.DataFrame:
-    """Summarize: balances by account through the period are stored (the trial balance)."""
+    """Summarize: balances by account through the period are stored (the trial balance): those
+    approve computed, as the lines have not changed since (decision 94)."""
     with ctx.engine.begin() as conn:
         locks.processing_or_refuse(conn, "je summarize")
         journal = book_period(conn, ctx, period)
         _require(conn, journal, "transferred", "summarized")
-        balances = trial_balance_of(conn, journal)
+        kept = reconcile.kept_ledger(conn, journal.book, journal.period)
+        balances = trial_balance_of(conn, journal, None if kept is None else kept.balances)
         store.save_balances(conn, journal.book, journal.period, balances)
         _advance(conn, ctx, journal, "transferred", "summarized")
     return balances
 
 
-def trial_balance_of(conn: sa.Connection, journal: Journal) -> pl.DataFrame:
-    """account, gl_code, currency, the period's debit and credit, and the closing balance."""
-    return (
-        store.account_balances(conn, journal.book, journal.period)
-        .select("account", "gl_code", "currency", "debit", "credit", "balance")
-        .sort("gl_code", "account", "currency")
+def trial_balance_of(
+    conn: sa.Connection, journal: Journal, balances: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """account, gl_code, currency, the period's debit and credit, and the closing balance:
+    of `balances` (`store.account_balances` as approve kept them), else read afresh."""
+    if balances is None:
+        balances = store.account_balances(conn, journal.book, journal.period)
+    return balances.select("account", "gl_code", "currency", "debit", "credit", "balance").sort(
+        "gl_code", "account", "currency"
     )
 
 
@@ -229,6 +237,8 @@ def revoke(ctx: Context, period: str | None = None) -> tuple[Journal, str]:
                            detail_sha256=None)  # fmt: skip
         if state == "summarized":
             store.drop_balances(conn, journal.book, journal.period)
+        if state == "approved":  # its lines may change again: the GL side kept is dropped
+            reconcile.forget_ledger(conn, journal.book, journal.period)
         _advance(conn, ctx, journal, state, back, action="je.revoke", **cleared)
     return journal, back
 
@@ -312,7 +322,9 @@ def _write_export(folder: Path, journal: Journal, lines: pl.DataFrame) -> dict[s
     found: dict[str, str] = {}
     for kind, frame in (("summary", _summary(lines)), ("detail", _detail(lines))):
         path = folder / f"{stem}_{kind}.csv"
-        data = frame.write_csv().encode()
+        buffer = io.BytesIO()  # the bytes as Polars writes them, not a str encoded again
+        frame.write_csv(buffer)
+        data = buffer.getbuffer()
         partial = path.with_suffix(".csv.partial")
         partial.write_bytes(data)
         partial.replace(path)

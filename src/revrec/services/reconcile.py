@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
@@ -59,21 +60,24 @@ def checks(
     *,
     read: bool = False,
     figures: pl.DataFrame | None = None,
+    ledger: Ledger | None = None,
 ) -> list[Check]:
     """Every check of a book's journal through `period` (the open period when approving).
     `read`: for a page or listing only, never a step (the checks and the reports' Basis may
     come from `read_cache`). `figures`: the report side, as `figures_of` computes it, kept for
-    the same inputs (`approved_figures`), instead of computing it again."""
+    the same inputs (`approved_figures`), instead of computing it again. `ledger`: the GL side,
+    as `ledger_of` computes it; else the one kept at approve while the journal's lines cannot
+    have changed (`kept_ledger`), else read afresh."""
     if figures is not None:
-        return _checks(conn, book, period, figures)
+        return _checks(conn, book, period, figures, ledger)
     if read:
         kept = read_cache.cached(
             conn,
             ("checks", book, period),
-            lambda: _checks(conn, book, period, figures_of(conn, book, period, read=True)),
+            lambda: _checks(conn, book, period, figures_of(conn, book, period, read=True), ledger),
         )
         return list(kept)
-    return _checks(conn, book, period, figures_of(conn, book, period))
+    return _checks(conn, book, period, figures_of(conn, book, period), ledger)
 
 
 def figures_of(conn: sa.Connection, book: str, period: str, *, read: bool = False) -> pl.DataFrame:
@@ -84,24 +88,106 @@ def figures_of(conn: sa.Connection, book: str, period: str, *, read: bool = Fals
     return _report_totals(data)
 
 
-def figures_json(figures: pl.DataFrame) -> str:
-    """The figures as the journal card keeps them (decision 91)."""
-    return json.dumps(figures.sort("currency").to_dicts(), separators=(",", ":"))
+def figures_json(figures: pl.DataFrame, ledger: Ledger | None = None) -> str:
+    """What the journal card keeps at approve (decisions 91 and 94): the report figures
+    (`report`) and the GL side (`gl`: the account balances, the period's totals per currency and
+    the lines without a GL code)."""
+    document: dict[str, Any] = {"report": figures.sort("currency").to_dicts()}
+    if ledger is not None:
+        document["gl"] = {
+            "balances": ledger.balances.select(*BALANCE_SCHEMA).to_dicts(),
+            "totals": ledger.totals,
+            "missing": ledger.missing,
+        }
+    return json.dumps(document, separators=(",", ":"))
+
+
+def _kept(conn: sa.Connection, book: str, period: str) -> tuple[dict[str, Any], int] | None:
+    """The document `figures_json` kept on the journal card and its basis mark, if any (a list:
+    the report figures alone, as approve kept them before decision 94)."""
+    kept = store.figures(conn, book, period)
+    if kept is None:
+        return None
+    document = json.loads(kept[0])
+    return (document if isinstance(document, dict) else {"report": document}), kept[1]
 
 
 def approved_figures(conn: sa.Connection, book: str, period: str) -> pl.DataFrame | None:
     """The figures a journal was last approved with, while no audit entry since could have
     changed what the reports read (`audit.basis_mark`: they depend on nothing else); else
     None (decision 91)."""
-    kept = store.figures(conn, book, period)
+    kept = _kept(conn, book, period)
     if kept is None or kept[1] != audit_store.basis_mark(conn):
         return None
     schema = {"currency": pl.String, **dict.fromkeys(FIGURES, pl.Int64)}
-    return pl.DataFrame(json.loads(kept[0]), schema=schema)
+    return pl.DataFrame(kept[0]["report"], schema=schema)
 
 
-def _checks(conn: sa.Connection, book: str, period: str, figures: pl.DataFrame) -> list[Check]:
-    gl = store.account_balances(conn, book, period)
+@dataclass(frozen=True, eq=False)
+class Ledger:
+    """The GL side of the checks: the account balances through the period (BALANCE_SCHEMA:
+    the period's debit and credit and the balance per account, GL code and currency), the
+    period's debit, credit and line count per currency (`store.totals`) and how many lines
+    through the period have no GL code."""
+
+    balances: pl.DataFrame
+    totals: list[dict[str, Any]]
+    missing: int
+
+
+BALANCE_SCHEMA = {
+    "account": pl.String, "gl_code": pl.String, "currency": pl.String,
+    "debit": pl.Int64, "credit": pl.Int64, "balance": pl.Int64,
+}  # fmt: skip
+
+
+def ledger_of(conn: sa.Connection, book: str, period: str) -> Ledger:
+    """The GL side read afresh: from one pass over the lines after the last trial balance
+    stored (`store.ledger`)."""
+    return Ledger(*store.ledger(conn, book, period))
+
+
+def kept_ledger(conn: sa.Connection, book: str, period: str) -> Ledger | None:
+    """The GL side approve computed, while the journal's lines cannot have changed since: the
+    journal is approved or further (no processing run writes a book's lines then; a revoke to
+    draft drops it, decision 94). Summarized, the balances and the period's debits and credits
+    are the stored trial balance's (the same figures: summarize stored these balances); the
+    currencies with lines, their line counts and the lines without a GL code are approve's.
+    None for a draft, or a journal approved before decision 94: read it afresh."""
+    state = store.card(conn, book, period)["state"]
+    kept = None if state == store.DRAFT else _kept(conn, book, period)
+    if kept is None or kept[0].get("gl") is None:
+        return None
+    gl = kept[0]["gl"]
+    totals = [dict(t) for t in gl["totals"]]
+    if state != "summarized":
+        balances = pl.DataFrame(gl["balances"], schema=BALANCE_SCHEMA)
+        return Ledger(balances, totals, int(gl["missing"]))
+    balances = store.balances(conn, book, period)
+    moved = {
+        str(r["currency"]): r
+        for r in balances.group_by("currency").agg(pl.col("debit", "credit").sum()).to_dicts()
+    }
+    for total in totals:
+        found = moved.get(total["currency"], {})
+        total.update(debit=int(found.get("debit") or 0), credit=int(found.get("credit") or 0))
+    return Ledger(balances, totals, int(gl["missing"]))
+
+
+def forget_ledger(conn: sa.Connection, book: str, period: str) -> None:
+    """Drop the GL side kept at approve (its lines may change again: a revoke to draft); the
+    report figures stay, kept by their basis mark."""
+    kept = _kept(conn, book, period)
+    if kept is not None and kept[0].pop("gl", None) is not None:
+        store.save_figures(conn, book, period, kept[1], json.dumps(kept[0], separators=(",", ":")))
+
+
+def _checks(
+    conn: sa.Connection, book: str, period: str, figures: pl.DataFrame, ledger: Ledger | None
+) -> list[Check]:
+    if ledger is None:
+        ledger = kept_ledger(conn, book, period) or ledger_of(conn, book, period)
+    gl = ledger.balances
     found = [
         Check(
             "contracts changed since the last processing run", "", line_store.touched_count(conn), 0
@@ -109,11 +195,11 @@ def _checks(conn: sa.Connection, book: str, period: str, figures: pl.DataFrame) 
         Check(
             "stage rows pending", "", stage_store.status_count(conn, "pending", through=period), 0
         ),
-        Check("journal lines without a GL code", "", store.missing_gl_codes(conn, book, period), 0),
+        Check("journal lines without a GL code", "", ledger.missing, 0),
     ]
-    movement = store.totals(conn, book, period)
     found += [
-        Check("journal debits = credits", t["currency"], t["debit"], t["credit"]) for t in movement
+        Check("journal debits = credits", t["currency"], t["debit"], t["credit"])
+        for t in ledger.totals
     ]
     costs = store.cost_totals(conn, book, period)
     for row in figures.sort("currency").iter_rows(named=True):

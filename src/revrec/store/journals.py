@@ -84,25 +84,30 @@ def replace_open_lines(
     """The open period's journal lines of these contracts in a book become `lines`."""
     _open_only(conn, book, period)
     jl = t.journal_lines
-    conn.execute(
-        jl.delete().where(
-            (jl.c.book == book)
-            & (jl.c.period == period)
-            & among(conn, jl.c.contract_id, contract_ids)
-        )
-    )
+    of_period = (jl.c.book == book) & (jl.c.period == period)
+    # A period's first run (a new period's, after a close) has nothing to replace.
+    if conn.execute(sa.select(jl.c.id).where(of_period).limit(1)).first() is not None:
+        conn.execute(jl.delete().where(of_period & among(conn, jl.c.contract_id, contract_ids)))
+    # In the order of the (book, period, contract) index: the database appends to it rather
+    # than inserting all over it (half the time for a million lines); a contract's lines keep
+    # the engine's order.
+    ordered = lines.sort("contract_id", maintain_order=True)
     return insert_frame(
-        conn, jl, lines.with_columns(pl.lit(book).alias("book"), pl.lit(period).alias("period"))
+        conn, jl, ordered.with_columns(pl.lit(book).alias("book"), pl.lit(period).alias("period"))
     )
 
 
 def lines(conn: sa.Connection, book: str, period: str) -> pl.DataFrame:
     """A book's journal lines of a period, in source, contract and source-document order."""
     jl = t.journal_lines
-    query = sa.select(*(jl.c[name] for name in LINE_COLUMNS)).where(
+    # The book and period are the same on every line: not read, a million times each.
+    read = [name for name in LINE_COLUMNS if name not in ("book", "period")]
+    query = sa.select(*(jl.c[name] for name in read)).where(
         (jl.c.book == book) & (jl.c.period == period)
     )
-    frame = read_frame(conn, query)
+    frame = read_frame(conn, query).select(
+        pl.lit(book, pl.String).alias("book"), pl.lit(period, pl.String).alias("period"), *read
+    )
     rank = pl.col("source").replace_strict(
         {s: i for i, s in enumerate(SOURCE_ORDER)}, default=len(SOURCE_ORDER)
     )
@@ -182,6 +187,40 @@ def account_balances(
     period's lines, not every period's; one pass over them. `from_lines`: the balance summed
     from every line through the period (what the other way equals)."""
     base = None if from_lines else _last_closed_summarized(conn, book, through)
+    return _balances(conn, book, through, base)[0]
+
+
+def ledger(
+    conn: sa.Connection, book: str, period: str
+) -> tuple[pl.DataFrame, list[dict[str, Any]], int]:
+    """`account_balances`, `totals` and `missing_gl_codes` of a book's journal through a period
+    (the GL side of its reconciliation), from one pass over the lines after the last trial
+    balance stored before the period (and a count of the lines without a GL code up to it)
+    instead of one pass each."""
+    base = _last_closed_summarized(conn, book, period, before=True)
+    found, summed = _balances(conn, book, period, base)
+    moved = (
+        summed.filter(pl.col("lines") > 0)
+        .group_by("currency")
+        .agg(pl.col("debit", "credit", "lines").sum())
+        .sort("currency")
+    )
+    totals = [
+        {"currency": c, "debit": int(d), "credit": int(k), "lines": int(n)}
+        for c, d, k, n in moved.select("currency", "debit", "credit", "lines").iter_rows()
+    ]
+    missing = int(summed.filter(pl.col("gl_code").is_null())["count"].sum())
+    if base is not None:
+        missing += missing_gl_codes(conn, book, base)
+    return found, totals, missing
+
+
+def _balances(
+    conn: sa.Connection, book: str, through: str, base: str | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`account_balances` from the trial balance stored for `base` (None: none) and the lines
+    after it, and the lines' sums as read: per account, GL code (null for none) and currency,
+    also the lines of the period `through` (`lines`) and every line (`count`)."""
     jl = t.journal_lines
     where = (jl.c.book == book) & (jl.c.period <= through)
     if base is not None:
@@ -195,6 +234,8 @@ def account_balances(
             sa.func.sum(sa.case((in_period, jl.c.debit), else_=0)).label("debit"),
             sa.func.sum(sa.case((in_period, jl.c.credit), else_=0)).label("credit"),
             (sa.func.sum(jl.c.debit) - sa.func.sum(jl.c.credit)).label("balance"),
+            sa.func.sum(sa.case((in_period, 1), else_=0)).label("lines"),
+            sa.func.count().label("count"),
         )
         .where(where)
         .group_by(jl.c.account, jl.c.gl_code, jl.c.currency)
@@ -203,8 +244,12 @@ def account_balances(
     schema = {"account": pl.String, "gl_code": pl.String, "currency": pl.String,
               "debit": pl.Int64, "credit": pl.Int64, "balance": pl.Int64}  # fmt: skip
     rows = conn.execute(query).all()
-    found = pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
-    found = found.with_columns(pl.col("gl_code").fill_null(""))
+    summed = pl.DataFrame(
+        [tuple(r) for r in rows],
+        schema={**schema, "lines": pl.Int64, "count": pl.Int64},
+        orient="row",
+    )
+    found = summed.select(*schema).with_columns(pl.col("gl_code").fill_null(""))
     if base is not None:
         stored = balances(conn, book, base)
         if base != through:  # its debit and credit are of another period
@@ -215,19 +260,21 @@ def account_balances(
             .group_by(keys)
             .agg(pl.col("debit", "credit", "balance").sum())
         )
-    return found.sort(keys)
+    return found.sort(keys), summed
 
 
-def _last_closed_summarized(conn: sa.Connection, book: str, through: str) -> str | None:
-    """The last closed period at or before `through` whose journal was summarized (its
-    trial balance stored), if any."""
+def _last_closed_summarized(
+    conn: sa.Connection, book: str, through: str, *, before: bool = False
+) -> str | None:
+    """The last closed period at or before `through` (`before`: before it) whose journal was
+    summarized (its trial balance stored), if any."""
     p, j = t.periods, t.journals
     query = (
         sa.select(sa.func.max(p.c.period))
         .select_from(p.join(j, (j.c.book == p.c.book) & (j.c.period == p.c.period)))
         .where(
             (p.c.book == book)
-            & (p.c.period <= through)
+            & ((p.c.period < through) if before else (p.c.period <= through))
             & (p.c.status == "closed")
             & (j.c.state == "summarized")
         )
