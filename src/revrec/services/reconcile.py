@@ -235,7 +235,8 @@ def _report_totals(data: rules.Basis) -> pl.DataFrame:
     total_scheduled, Σ liability and asset scheduled and closing balances, and the insight's
     scheduled_balance, billed and recognized to date."""
     parts = [
-        rules.waterfall(data).select("currency", "total_scheduled"),
+        # total_scheduled (T - R) is the same whatever the month columns: one is enough.
+        rules.waterfall(data, periods=1).select("currency", "total_scheduled"),
         rules.liability(data).select(
             "currency",
             pl.col("scheduled").alias("liability_scheduled"),
