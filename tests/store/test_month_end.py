@@ -448,3 +448,47 @@ def test_the_gl_side_in_one_pass_is_the_three_reads(cli):
             assert [t["currency"] for t in totals] == ["EUR", "USD"]  # no JPY line in February
     finally:
         engine.dispose()
+
+
+def test_a_periods_journal_lines_are_kept_as_a_file_too(cli, tmp_path):
+    """Decision 95: the run that writes a period's lines whole keeps them as a file too, and a
+    run that rewrites some contracts' lines only keeps the file up to date: the lines read from
+    it are those of the table, row for row, in every book."""
+    _load(cli, tmp_path)  # three imports, each run touching some contracts only
+    engine = db.engine(cli.url)
+
+    def files():
+        return query(cli.url, "select book, period from journal_files order by book, period")
+
+    def same(period):
+        for book in ("PRIMARY", "LOCAL"):
+            with engine.begin() as conn:
+                kept = journal_store.lines(conn, book, period)
+                conn.execute(sa.text("DELETE FROM journal_files"))  # rolled back below
+                read = journal_store.lines(conn, book, period)
+                conn.rollback()
+            assert kept.height > 0
+            assert kept.equals(read)
+        return kept.height
+
+    assert files() == [("LOCAL", "2024-01"), ("PRIMARY", "2024-01")]
+    lines = same("2024-01")
+    # A new invoice of C2 only: the run rewrites C2's lines, C1's stay as they were.
+    cli("import", "transactions", write_csv(tmp_path / "more.csv", BILL_HEADS, [
+        bill("INV", "INV-8", "INV-8-1", "2024-01-25", "50.00", so_line="L3")]),
+        "--type", "billing")  # fmt: skip
+    assert same("2024-01") == lines + 2  # INV-8's two lines
+    _month_end(cli, tmp_path, "2024-01")
+    # The close's run writes February's lines whole; January's file stays as it was.
+    assert files() == [(b, p) for b in ("LOCAL", "PRIMARY") for p in ("2024-01", "2024-02")]
+    same("2024-01")
+    same("2024-02")
+    # A store whose period has lines but no file (one migrated to 0010) reads the table and
+    # keeps no file until a run writes the period whole.
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM journal_files"))
+    cli("import", "transactions", write_csv(tmp_path / "late.csv", BILL_HEADS, [
+        bill("INV", "INV-7", "INV-7-1", "2024-02-10", "10.00", so_line="L3")]),
+        "--type", "billing")  # fmt: skip
+    assert files() == []
+    engine.dispose()
