@@ -115,6 +115,7 @@ QUERIES = {
     "cost_postings": "select book, cost_id, period, kind, amount from cost_postings",
     "stage_rows": "select row_id, status from stage_rows",
     "dirty_lines": "select line_id from dirty_lines",
+    "every_line_touched": "select key from settings where key = 'every_line_touched'",
 }
 AUDIT = "select action, entity from audit_log order by id"
 

@@ -16,13 +16,28 @@ from revrec.store.bulk import among, analyze, insert_frame, read_frame
 SCHEDULE_TYPE_PREFIX = "schedule_type:"
 
 
+# The settings key that marks every line touched (a close: decision 96), instead of a row
+# per line in dirty_lines.
+EVERY_LINE = "every_line_touched"
+
+
+def every_line_touched(conn: sa.Connection) -> bool:
+    """Whether every line waits for the next revenue run (a period was opened since)."""
+    s = t.settings
+    return conn.execute(sa.select(s.c.key).where(s.c.key == EVERY_LINE)).first() is not None
+
+
 def has_touched(conn: sa.Connection) -> bool:
+    if every_line_touched(conn):
+        return True
     return conn.execute(sa.select(t.dirty_lines.c.line_id).limit(1)).first() is not None
 
 
 def most_are_touched(conn: sa.Connection) -> bool:
     """Whether the touched contracts are a large share of all: their rows are then read with
     whole tables, filtered here (a scan is cheaper than a lookup per line), else by index."""
+    if every_line_touched(conn):
+        return True
     analyze(conn, t.dirty_lines)  # its size swings from a few lines to every line
     touched = conn.execute(sa.select(sa.func.count()).select_from(t.dirty_lines)).scalar() or 0
     every = conn.execute(sa.select(sa.func.count()).select_from(t.contracts)).scalar() or 0
@@ -63,12 +78,14 @@ def touched_versions(conn: sa.Connection, *, whole: bool) -> pl.DataFrame:
     lv, c, d = t.line_versions, t.contracts, t.dirty_lines
     columns = [lv.c[name] for name in VERSION_COLUMNS]
     contract = (c.c.contract_id, c.c.currency, c.c.billing_driven)
-    if whole:
-        touched = read_frame(conn, sa.select(d.c.contract_id))
-        versions = (
-            read_frame(conn, sa.select(*columns))
-            .join(touched, on="contract_id", how="semi")
-            .join(read_frame(conn, sa.select(*contract)), on="contract_id", how="inner")
+    every = every_line_touched(conn)
+    if whole or every:
+        versions = read_frame(conn, sa.select(*columns))
+        if not every:
+            touched = read_frame(conn, sa.select(d.c.contract_id))
+            versions = versions.join(touched, on="contract_id", how="semi")
+        versions = versions.join(
+            read_frame(conn, sa.select(*contract)), on="contract_id", how="inner"
         )
     else:
         versions = read_frame(
@@ -119,6 +136,7 @@ def save_allocations(conn: sa.Connection, allocated: pl.DataFrame) -> None:
 
 def clear_touched(conn: sa.Connection) -> None:
     conn.execute(t.dirty_lines.delete())
+    conn.execute(t.settings.delete().where(t.settings.c.key == EVERY_LINE))
 
 
 def owners_frame(conn: sa.Connection, contract_ids: list[str]) -> pl.DataFrame:
@@ -215,16 +233,10 @@ def mark_touched(conn: sa.Connection, pairs: pl.DataFrame) -> None:
 
 
 def touch_every_line(conn: sa.Connection) -> None:
-    """Every line may recognize revenue in a newly opened period: all are recomputed."""
-    lv, dirty = t.line_versions, t.dirty_lines
-    conn.execute(
-        dirty.insert().from_select(
-            ["line_id", "contract_id"],
-            sa.select(lv.c.line_id, sa.func.min(lv.c.contract_id))
-            .where(lv.c.line_id.not_in(sa.select(dirty.c.line_id)))
-            .group_by(lv.c.line_id),
-        )
-    )
+    """Every line may recognize revenue in a newly opened period: all are recomputed. One
+    mark, not a row per line (decision 96)."""
+    if not every_line_touched(conn):
+        conn.execute(t.settings.insert().values(key=EVERY_LINE, value="1"))
 
 
 def touched_billings(conn: sa.Connection, keep: pl.Series, *, whole: bool) -> pl.DataFrame:
@@ -273,5 +285,8 @@ def touch_contracts(conn: sa.Connection, contract_ids: list[str]) -> None:
 
 def touched_count(conn: sa.Connection) -> int:
     """How many lines wait for the next revenue run."""
+    if every_line_touched(conn):
+        every = sa.select(sa.func.count(sa.distinct(t.line_versions.c.line_id)))
+        return int(conn.execute(every).scalar() or 0)
     d = t.dirty_lines
     return int(conn.execute(sa.select(sa.func.count()).select_from(d)).scalar() or 0)
