@@ -7,7 +7,6 @@ period that is not open fails here too, so that no caller can change a closed pe
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,12 +23,6 @@ LINE_COLUMNS = (
     "book", "period", "account", "gl_code", "currency", "debit", "credit", "contract_id",
     "line_id", "source", "source_id",
 )  # fmt: skip
-# A line's columns besides its book and period, as `lines` reads them.
-LINE_SCHEMA: dict[str, Any] = {
-    "account": pl.String, "gl_code": pl.String, "currency": pl.String, "debit": pl.Int64,
-    "credit": pl.Int64, "contract_id": pl.String, "line_id": pl.String, "source": pl.String,
-    "source_id": pl.String,
-}  # fmt: skip
 SOURCE_ORDER = ("billing", "revenue", "reclass", "cost", "amortization")
 FIGURE_COLUMNS = ("figures", "figures_mark")  # kept for the close (`figures`), not shown
 
@@ -90,30 +83,15 @@ def replace_open_lines(
 ) -> int:
     """The open period's journal lines of these contracts in a book become `lines`."""
     _open_only(conn, book, period)
-    jl, jf = t.journal_lines, t.journal_files
+    jl = t.journal_lines
     of_period = (jl.c.book == book) & (jl.c.period == period)
-    its_file = (jf.c.book == book) & (jf.c.period == period)
-    before = conn.execute(sa.select(jf.c.payload).where(its_file)).scalar()
-    conn.execute(jf.delete().where(its_file))
     # A period's first run (a new period's, after a close) has nothing to replace.
     if conn.execute(sa.select(jl.c.id).where(of_period).limit(1)).first() is not None:
         conn.execute(jl.delete().where(of_period & among(conn, jl.c.contract_id, contract_ids)))
-    whole = conn.execute(sa.select(jl.c.id).where(of_period).limit(1)).first() is None
     # In the order of the (book, period, contract) index: the database appends to it rather
-    # than inserting all over it; a contract's lines keep the engine's order.
+    # than inserting all over it (half the time for a million lines); a contract's lines keep
+    # the engine's order.
     ordered = lines.sort("contract_id", maintain_order=True)
-    # The period's lines as a file too (decision 95): these, when they are all of them, else
-    # the other contracts' lines of the file the period had and these.
-    kept = ordered.select(*LINE_SCHEMA).cast(LINE_SCHEMA)  # type: ignore[arg-type]
-    if not whole and before is not None:
-        others = pl.read_ipc(io.BytesIO(bytes(before))).filter(
-            ~pl.col("contract_id").is_in(contract_ids.implode())
-        )
-        kept = pl.concat([others, kept])
-    if whole or before is not None:
-        buffer = io.BytesIO()
-        kept.write_ipc(buffer, compression="zstd")
-        conn.execute(jf.insert().values(book=book, period=period, payload=buffer.getvalue()))
     return insert_frame(
         conn, jl, ordered.with_columns(pl.lit(book).alias("book"), pl.lit(period).alias("period"))
     )
@@ -121,20 +99,13 @@ def replace_open_lines(
 
 def lines(conn: sa.Connection, book: str, period: str) -> pl.DataFrame:
     """A book's journal lines of a period, in source, contract and source-document order."""
-    jl, jf = t.journal_lines, t.journal_files
+    jl = t.journal_lines
     # The book and period are the same on every line: not read, a million times each.
-    read = list(LINE_SCHEMA)
-    kept = conn.execute(
-        sa.select(jf.c.payload).where((jf.c.book == book) & (jf.c.period == period))
-    ).scalar()
-    if kept is not None:  # the file of the run that wrote the period whole (decision 95)
-        found = pl.read_ipc(io.BytesIO(bytes(kept)))
-    else:
-        query = sa.select(*(jl.c[name] for name in read)).where(
-            (jl.c.book == book) & (jl.c.period == period)
-        )
-        found = read_frame(conn, query, LINE_SCHEMA)
-    frame = found.select(
+    read = [name for name in LINE_COLUMNS if name not in ("book", "period")]
+    query = sa.select(*(jl.c[name] for name in read)).where(
+        (jl.c.book == book) & (jl.c.period == period)
+    )
+    frame = read_frame(conn, query).select(
         pl.lit(book, pl.String).alias("book"), pl.lit(period, pl.String).alias("period"), *read
     )
     rank = pl.col("source").replace_strict(

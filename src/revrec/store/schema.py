@@ -348,18 +348,6 @@ journal_lines = sa.Table(
     sa.Index("ix_journal_lines_book_period_contract", "book", "period", "contract_id"),
 )
 
-# A book's journal lines of a period as one Arrow IPC file (zstd), kept when the last processing
-# run that wrote them wrote the period's lines whole (no contract's lines of the period were
-# left from an earlier run): the Transfer JE reads them back without a query over a million
-# rows. Any run that rewrites only some contracts' lines drops it (decision 95).
-journal_files = sa.Table(
-    "journal_files",
-    metadata,
-    sa.Column("book", sa.String(64), primary_key=True),
-    sa.Column("period", sa.String(7), primary_key=True),
-    sa.Column("payload", sa.LargeBinary, nullable=False),
-)
-
 # Balances by account stored when a journal is summarized: the period's debits and credits and
 # the closing balance (debit - credit through the period): the subledger's trial balance.
 account_balances = sa.Table(
