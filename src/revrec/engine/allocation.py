@@ -45,8 +45,30 @@ def _with_defaults(lines: pl.DataFrame) -> pl.DataFrame:
 
 def allocate(lines: pl.DataFrame) -> tuple[pl.DataFrame, list[AllocationError]]:
     """Add `allocated` (Int64 minor units) to every line; contracts in error get null."""
+    keyed = "contract_id" in lines.columns and lines["contract_id"].null_count() == 0
+    if lines.height and keyed and lines.schema.get("amount") == pl.Int64:
+        # A contract without an allocatable line (billing-driven lines are excluded) keeps its
+        # lines' amounts and cannot be in error: only the other contracts are allocated.
+        frame = _with_defaults(lines)
+        allocatable = _allocatable(frame)
+        if not allocatable.any():
+            return lines.with_columns(pl.col("amount").alias("allocated")), []
+        involved = frame["contract_id"].filter(allocatable).unique()
+        mine = frame["contract_id"].is_in(involved.implode())
+        if not mine.all():
+            result, found = _allocated(lines.filter(mine))
+            values = result.select("_row", "allocated").sort("_row")["allocated"]
+            allocated = lines["amount"].clone().scatter(mine.arg_true(), values)
+            return lines.with_columns(allocated.alias("allocated")), found
     result, found = _allocated(lines)
     return lines.with_columns(result.select("_row", "allocated").sort("_row")["allocated"]), found
+
+
+def _allocatable(frame: pl.DataFrame) -> pl.Series:
+    """Whether each line is in its contract's transaction price (`_alloc`)."""
+    return frame.select(
+        ~pl.col("exclude").fill_null(value=False) & (pl.col("method") != "upon_billing")
+    ).to_series()
 
 
 # The figures an allocation is made of (`steps`), each from its working column.

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from revrec.engine.frames import ascending
 from revrec.errors import InputError
 
 ROLES = (
@@ -119,6 +120,7 @@ _ENTRY_SCHEMA = {  # beside source_id
     "amount": pl.Int64,
 }
 _ORDER = ["_rank", "source_id", "contract_id", "line_id", "currency", "amount"]
+_BATCH = 100_000  # entries: journals of more are sorted and doubled one source at a time
 
 
 def journal_lines(
@@ -139,24 +141,40 @@ def journal_lines(
     kind not in COST_ENTRIES or an account scope not in SCOPES.
     """
     _check_kinds(costs)
-    parts = [
-        _entries(billings, "doc_line_id", "billing", "accounts_receivable", "deferred_revenue"),
-        _entries(revenue, "line_id", "revenue", "deferred_revenue", "revenue"),
-        _entries(_reclassed(reclass), "contract_id", "reclass", "contract_asset",
-                 "deferred_revenue"),
-    ]  # fmt: skip
-    parts += [
-        _entries(costs.filter(pl.col("kind") == kind), "cost_id", source, debit, credit)
+    resolved = _resolved(accounts, book)
+    entries = [
+        (billings, "doc_line_id", "billing", "accounts_receivable", "deferred_revenue"),
+        (revenue, "line_id", "revenue", "deferred_revenue", "revenue"),
+        (_reclassed(reclass), "contract_id", "reclass", "contract_asset", "deferred_revenue"),
+    ]
+    entries += [
+        (costs.filter(pl.col("kind") == kind), "cost_id", source, debit, credit)
         for kind, (debit, credit, source) in COST_ENTRIES.items()
     ]
-    entries = pl.concat(parts).filter(pl.col("amount") != 0).collect()
-    entries = entries.join(
-        _entry_codes(entries, _resolved(accounts, book)),
-        on=["_debit", "_credit", "item_code", "pob_template"],
-        how="left",
-        nulls_equal=True,
-    ).sort(*_ORDER, nulls_last=True, maintain_order=True)
-    return _lines(entries, book, period)
+    collected = pl.collect_all(
+        [_entries(frame, source_id, source, debit, credit).filter(pl.col("amount") != 0)
+         for frame, source_id, source, debit, credit in entries]
+    )  # fmt: skip
+    coded, constants = _coded(collected, resolved)
+    # Sorted and doubled in batches of whole sources, in SOURCES order: sorting each batch on
+    # its own and concatenating them is the stable sort of them all by _ORDER, whose first key
+    # is the source's rank. Big journals go one source at a time (no frame of every entry to
+    # gather from), small ones at once (fewer steps).
+    batches = [list(range(len(coded)))]
+    if sum(part.height for part in coded) > _BATCH:
+        batches = [[i for i, entry in enumerate(entries) if entry[2] == name] for name in SOURCES]
+    lines = [pl.DataFrame(schema=JOURNAL_SCHEMA)]
+    for batch in batches:
+        live = [i for i in batch if coded[i].height]
+        if not live:
+            continue
+        group = pl.concat([coded[i] for i in live])
+        # Keyless parts of one pair of roles: the roles and GL codes are constants.
+        fixed = constants[live[0]]
+        if any(constants[i] != fixed for i in live[1:]):
+            fixed = None
+        lines.append(_lines(group, _order(group), book, period, fixed))
+    return pl.concat(lines)
 
 
 def _check_kinds(costs: pl.DataFrame) -> None:
@@ -181,18 +199,36 @@ def _reclassed(reclass: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _lines(entries: pl.DataFrame, book: str, period: int) -> pl.DataFrame:
-    """Each entry twice in a row: its debit line (side 0), then its credit line (side 1); a
-    negative amount swaps the entry's two roles."""
+def _lines(
+    entries: pl.DataFrame,
+    order: pl.Series,
+    book: str,
+    period: int,
+    fixed: dict[str, str | None] | None = None,
+) -> pl.DataFrame:
+    """Each entry twice in a row, in `order` (row indexes of the entries): its debit line
+    (side 0), then its credit line (side 1); a negative amount swaps the entry's two roles.
+    One gather puts the entries in order and doubles them. fixed: the roles and GL codes
+    (_debit, _credit, _debit_gl, _credit_gl) when every entry has the same."""
+    roles = ["_debit", "_credit", "_debit_gl", "_credit_gl"]
+    same = ["currency", "contract_id", "line_id", "source", "source_id"]
+    entries = entries.select(*same, "amount", *([] if fixed else roles))
+    if max(entries.n_chunks("all"), default=1) > 1:  # gathers from one chunk are faster
+        entries = entries.rechunk()
     index = pl.int_range(0, 2 * entries.height, dtype=pl.Int64, eager=True)
-    lines = entries.select(pl.all().gather(index // 2)).with_columns((index % 2).alias("_side"))
+    lines = entries[order.cast(pl.Int64).gather(index // 2)]
+    lines = lines.with_columns((index % 2).alias("_side"))
     amount, debit_side = pl.col("amount"), pl.col("_side") == 0
     first = debit_side == (amount > 0)  # the line takes its entry's debit role
+
+    def role(name: str) -> pl.Expr:
+        return pl.lit(fixed[name], dtype=pl.String) if fixed else pl.col(name)
+
     return lines.select(
         pl.lit(book, dtype=pl.String).alias("book"),
         pl.lit(period, dtype=pl.Int64).alias("period"),
-        pl.when(first).then("_debit").otherwise("_credit").alias("account"),
-        pl.when(first).then("_debit_gl").otherwise("_credit_gl").alias("gl_code"),
+        pl.when(first).then(role("_debit")).otherwise(role("_credit")).alias("account"),
+        pl.when(first).then(role("_debit_gl")).otherwise(role("_credit_gl")).alias("gl_code"),
         "currency",
         pl.when(debit_side).then(amount.abs()).otherwise(0).alias("debit"),
         pl.when(debit_side).then(0).otherwise(amount.abs()).alias("credit"),
@@ -224,9 +260,11 @@ def account_balances(lines: pl.DataFrame) -> pl.DataFrame:
 
 def _sums(lines: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     return (
-        lines.group_by(keys)
+        lines.lazy()
+        .group_by(keys)
         .agg(pl.col("debit").sum().cast(pl.Int64), pl.col("credit").sum().cast(pl.Int64))
         .sort(keys, nulls_last=True)
+        .collect()
     )
 
 
@@ -301,6 +339,51 @@ def _gl_codes(keys: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+_KEYS = ["_debit", "_credit", "item_code", "pob_template"]
+
+
+def _coded(
+    parts: list[pl.DataFrame], accounts: pl.DataFrame
+) -> tuple[list[pl.DataFrame], list[dict[str, str | None] | None]]:
+    """Each part's entries (one pair of roles each) with the GL codes (_debit_gl, _credit_gl)
+    of their roles, item_code and pob_template, in their order; and for each part whose
+    entries all have the same roles and codes, those (_debit, _credit, _debit_gl, _credit_gl),
+    else None."""
+    # A part whose lines have no item or template (billing-driven lines, reclass entries) has
+    # one key: its codes are constants, where a join would match every row to the same codes.
+    keyless = [all(p[k].null_count() == p.height for k in _KEYS[2:]) for p in parts]
+    keys = [
+        part.select(_KEYS).head(1) if alone else part.select(_KEYS)
+        for part, alone in zip(parts, keyless, strict=True)
+    ]
+    codes = _entry_codes(pl.concat(keys), accounts)
+    coded: list[pl.DataFrame] = []
+    constants: list[dict[str, str | None] | None] = []
+    for part, alone in zip(parts, keyless, strict=True):
+        if part.height == 0 or not alone:
+            coded.append(
+                part.join(codes, on=_KEYS, how="left", nulls_equal=True, maintain_order="left")
+            )
+            constants.append(None)
+            continue
+        first = part.row(0, named=True)
+        code = codes.filter(
+            (pl.col("_debit") == first["_debit"])
+            & (pl.col("_credit") == first["_credit"])
+            & pl.col("item_code").is_null()
+            & pl.col("pob_template").is_null()
+        ).row(0, named=True)
+        fixed = {name: code[name] for name in ("_debit", "_credit", "_debit_gl", "_credit_gl")}
+        coded.append(
+            part.with_columns(
+                pl.lit(fixed[name], dtype=pl.String).alias(name)
+                for name in ("_debit_gl", "_credit_gl")
+            )
+        )
+        constants.append(fixed)
+    return coded, constants
+
+
 def _entry_codes(entries: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFrame:
     """The GL codes (_debit_gl, _credit_gl) of each distinct (_debit, _credit, item_code,
     pob_template) of the entries."""
@@ -318,3 +401,21 @@ def _entry_codes(entries: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFrame:
             nulls_equal=True,
         )
     return keys
+
+
+def _order(entries: pl.DataFrame) -> pl.Series:
+    """The row indexes of the entries sorted stably by _ORDER."""
+    first = _ORDER[:2]
+    # Most sources have one entry per source_id: then rank and source_id alone order them.
+    if entries["source_id"].null_count() == 0:
+        if ascending(entries, first):
+            return pl.int_range(entries.height, dtype=pl.Int64, eager=True)
+        by_id = entries.select(pl.arg_sort_by(first).cast(pl.Int64)).to_series()
+        if ascending(entries.select(first)[by_id], first):
+            return by_id
+    return (
+        entries.select(_ORDER)
+        .with_row_index("_i")
+        .sort(_ORDER, nulls_last=True, maintain_order=True)["_i"]
+        .cast(pl.Int64)
+    )

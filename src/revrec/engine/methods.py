@@ -44,8 +44,17 @@ def resolve(
         pl.col("convention").alias("_t_convention"),
         pl.col("at").alias("_t_at"),
     ).unique("pob_template", keep="first")
-    frame = lines.join(known, on="pob_template", how="left", maintain_order="left")
-    if overrides is not None and overrides.height:
+    # Lines without a template (billing-driven) match no template and no override: a null
+    # key joins nothing.
+    templated_lines = lines["pob_template"].null_count() < lines.height
+    frame = lines
+    if templated_lines:
+        frame = frame.join(known, on="pob_template", how="left", maintain_order="left")
+    else:
+        frame = frame.with_columns(
+            pl.lit(None, dtype=known.schema[name]).alias(name) for name in known.columns[1:]
+        )
+    if templated_lines and overrides is not None and overrides.height:
         frame = frame.join(
             overrides.select("pob_template", pl.col("method").alias("_o_method")),
             on="pob_template",

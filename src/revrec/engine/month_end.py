@@ -10,6 +10,7 @@ import polars as pl
 
 from revrec.engine import costs as cost_rules
 from revrec.engine import journals
+from revrec.engine.frames import joined, summed
 
 LINE_KEYS = ("line_id", "contract_id", "currency", "item_code", "pob_template")
 
@@ -30,7 +31,12 @@ def cost_postings(
         return pl.DataFrame(schema=cost_rules.COST_POSTING_SCHEMA), pl.DataFrame(
             schema=cost_rules.COST_FINDING_SCHEMA
         )
-    revenue = schedules.join(lines.select("line_id", "contract_id"), on="line_id", how="inner")
+    # A cost follows its own line's schedule or its contract's lines': only theirs are read.
+    owners = lines.select("line_id", "contract_id").filter(
+        pl.col("line_id").is_in(costs["line_id"].drop_nulls().implode())
+        | pl.col("contract_id").is_in(costs["contract_id"].drop_nulls().implode())
+    )
+    revenue = schedules.join(owners, on="line_id", how="inner", maintain_order="left")
     schedule, findings = cost_rules.cost_schedules(
         costs,
         revenue,
@@ -73,10 +79,9 @@ def journal(
     return journals.journal_lines(
         book=book,
         period=open_period,
-        billings=billings.filter(pl.col("period") == open_period).join(
-            keys, on="line_id", how="inner"
-        ),
-        revenue=postings.filter(pl.col("book") == book).join(keys, on="line_id", how="inner"),
+        # In their own order: a journal's entries come sorted by id, mostly in that order.
+        billings=joined(billings.filter(pl.col("period") == open_period), keys, "line_id", "inner"),
+        revenue=joined(postings.filter(pl.col("book") == book), keys, "line_id", "inner"),
         reclass=_reclass(book, open_period, keys, billings, posted, balances),
         costs=_costs(book, costs, cost_posted, keys),
         accounts=accounts,
@@ -94,32 +99,30 @@ def _reclass(
     """Each contract's asset at the end of the period before (from closed postings and earlier
     billings) and at the end of the open one (§5.1)."""
     contract = keys.select("line_id", "contract_id")
-    billed = (
-        billings.filter(pl.col("period") < open_period)
-        .join(contract, on="line_id", how="inner")
-        .group_by("contract_id")
-        .agg(pl.col("amount").sum().alias("_billed"))
+    earlier = billings.filter(pl.col("period") < open_period).select("line_id", "amount")
+    billed = summed(
+        joined(earlier, contract, "line_id", "inner"), "contract_id", "amount", "_billed"
     )
-    recognized = (
-        posted.filter((pl.col("book") == book) & (pl.col("period") < open_period))
-        .join(contract, on="line_id", how="inner")
-        .group_by("contract_id")
-        .agg(pl.col("amount").sum().alias("_recognized"))
+    closed = posted.filter((pl.col("book") == book) & (pl.col("period") < open_period))
+    recognized = summed(
+        joined(closed.select("line_id", "amount"), contract, "line_id", "inner"),
+        "contract_id",
+        "amount",
+        "_recognized",
     )
-    return (
-        balances.filter(pl.col("book") == book)
-        .select("contract_id", "currency", pl.col("asset").alias("asset_after"))
-        .join(billed, on="contract_id", how="left")
-        .join(recognized, on="contract_id", how="left")
-        .select(
-            "contract_id",
-            "currency",
-            pl.max_horizontal(
-                pl.col("_recognized").fill_null(0) - pl.col("_billed").fill_null(0),
-                pl.lit(0, dtype=pl.Int64),
-            ).alias("asset_before"),
-            "asset_after",
-        )
+    after = balances.filter(pl.col("book") == book).select(
+        "contract_id", "currency", pl.col("asset").alias("asset_after")
+    )
+    return joined(
+        joined(after, billed, "contract_id", "left"), recognized, "contract_id", "left"
+    ).select(
+        "contract_id",
+        "currency",
+        pl.max_horizontal(
+            pl.col("_recognized").fill_null(0) - pl.col("_billed").fill_null(0),
+            pl.lit(0, dtype=pl.Int64),
+        ).alias("asset_before"),
+        "asset_after",
     )
 
 
@@ -128,9 +131,11 @@ def _costs(
 ) -> pl.DataFrame:
     """The open period's cost postings of a book with each cost's accounts' keys."""
     templates = keys.select("line_id", "item_code", "pob_template")
+    posted = cost_posted.filter(pl.col("book") == book)
+    if posted.height == 0:  # most books: no costs; the same empty frame, without the joins
+        templates = templates.clear()
     return (
-        cost_posted.filter(pl.col("book") == book)
-        .join(
+        posted.join(
             costs.select("cost_id", "line_id", "contract_id", "currency"), on="cost_id", how="inner"
         )
         .join(templates, on="line_id", how="left")

@@ -15,7 +15,8 @@ from revrec.engine import costs as cost_rules
 from revrec.engine import journals, methods, month_end
 from revrec.engine.allocation import allocate
 from revrec.engine.balances import BALANCE_COLUMNS, balances
-from revrec.engine.modifications import SEGMENT_SCHEMA, effective_schedule, prospective_chain
+from revrec.engine.frames import ascending, joined, summed
+from revrec.engine.modifications import SEGMENT_SCHEMA, prospective_chain
 from revrec.engine.schedules import apply_actions, schedule
 from revrec.vocab import POLICIES
 
@@ -107,8 +108,9 @@ class Outputs:
 
 def run(inputs: Inputs) -> Outputs:
     """Allocate, schedule and post every line of the contracts in `inputs`, in every book."""
-    versions, based = prepared(inputs)
+    versions, based, billed = _prepared(inputs)
     allocated, errors = allocate(based)
+    billed = billed.filter(allocated["allocated"].is_not_null())  # as `_allocated` keeps lines
     findings = [
         pl.DataFrame(
             [(None, e.contract_id, None, e.message) for e in errors],
@@ -125,7 +127,7 @@ def run(inputs: Inputs) -> Outputs:
         postings.append(_open_posting(rows, inputs.posted, book, open_period))
     posted = _frames(postings, POSTING_SCHEMA)
     scheduled = _frames(schedules, POSTING_SCHEMA)
-    balanced = _balances(inputs, allocated, posted)
+    balanced = _balances(inputs, allocated, posted, billed)
     if inputs.month_end:
         journal, costs, found = _month_end(inputs, allocated, scheduled, posted, balanced)
     else:
@@ -146,8 +148,17 @@ def run(inputs: Inputs) -> Outputs:
 def prepared(inputs: Inputs) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(every version with its modification policy, the newest version of each line with its
     method before book overrides): what allocation reads (`allocation.allocate`)."""
+    versions, based, _ = _prepared(inputs)
+    return versions, based
+
+
+def _prepared(inputs: Inputs) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
+    """`prepared`, and what each of its newest versions is billed (null: nothing), in their
+    order: what the balances read."""
     versions = _with_policy(inputs.lines, inputs.policies, inputs.default_policy)
-    return versions, methods.resolve(_latest(versions, inputs.billings), inputs.templates)
+    latest = _latest(versions, inputs.billings)
+    based = methods.resolve(latest.drop("_billed"), inputs.templates)
+    return versions, based, latest["_billed"]
 
 
 def _allocated(based: pl.DataFrame) -> pl.DataFrame:
@@ -180,7 +191,9 @@ def _month_end(
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """(each book's open-period journal, cost postings, findings) of the run's contracts."""
     lines = allocated.select(month_end.LINE_KEYS)
-    costs = inputs.costs.join(lines.select("contract_id").unique(), on="contract_id", how="semi")
+    costs = inputs.costs
+    if costs.height:
+        costs = costs.join(lines.select("contract_id").unique(), on="contract_id", how="semi")
     cost_posted, cost_found = month_end.cost_postings(
         costs, inputs.posted_costs, schedules, allocated, inputs.books
     )
@@ -249,6 +262,12 @@ def _frames(parts: list[pl.DataFrame], schema: dict[str, type[pl.DataType]]) -> 
 def _with_policy(lines: pl.DataFrame, policies: pl.DataFrame, default: str) -> pl.DataFrame:
     """Each version's modification policy: the contract's, else the line's own, else the
     default (SPEC §2.1 contract_policies and defaults)."""
+    if policies.height == 0:  # most stores: no contract has a policy of its own
+        return lines.with_columns(
+            pl.coalesce(
+                pl.lit(None, dtype=pl.String), "modification_policy", pl.lit(default)
+            ).alias("policy")
+        )
     return (
         lines.join(
             policies.select("contract_id", pl.col("policy").alias("_contract_policy")),
@@ -264,23 +283,29 @@ def _with_policy(lines: pl.DataFrame, policies: pl.DataFrame, default: str) -> p
 
 
 def _latest(versions: pl.DataFrame, billings: pl.DataFrame) -> pl.DataFrame:
-    """The newest version of each line, in contract and line order; a billing-driven line's
-    amount is the sum of its signed billings (SPEC §3)."""
+    """The newest version of each line, in contract and line order, with `_billed`, the sum
+    of its signed billings (null: none); a billing-driven line's amount is that sum (SPEC §3)."""
     latest = versions
-    if versions["line_id"].is_duplicated().any():  # modified lines: most batches have none
+    # Modified lines: most batches have none, and lines in id order have none at a glance.
+    if not ascending(versions, ["line_id"]) and versions["line_id"].is_duplicated().any():
         latest = versions.sort("line_id", "version").group_by("line_id", maintain_order=True).last()
-    billed = billings.group_by("line_id").agg(pl.col("amount").sum().alias("_billed"))
-    return (
-        latest.join(billed, on="line_id", how="left")
-        .with_columns(
-            pl.when(pl.col("billing_driven"))
-            .then(pl.col("_billed").fill_null(0))
-            .otherwise(pl.col("amount"))
-            .alias("amount")
-        )
-        .drop("_billed")
-        .sort("contract_id", "line_no", "line_id")
+    if (
+        billings.schema["amount"] == pl.Int64
+        and ascending(billings, ["line_id"])
+        and billings["line_id"].equals(latest["line_id"])
+    ):  # one billing a line, in line order (billing-driven lines): each is its sum
+        latest = latest.with_columns(billings["amount"].alias("_billed"))
+    else:
+        billed = billings.lazy().group_by("line_id").agg(pl.col("amount").sum().alias("_billed"))
+        latest = latest.join(billed.collect(), on="line_id", how="left", maintain_order="left")
+    latest = latest.with_columns(
+        pl.when(pl.col("billing_driven"))
+        .then(pl.col("_billed").fill_null(0))
+        .otherwise(pl.col("amount"))
+        .alias("amount")
     )
+    order = ["contract_id", "line_no", "line_id"]
+    return latest if ascending(latest, order, strict=False) else latest.sort(order)
 
 
 def _book_schedule(
@@ -288,10 +313,12 @@ def _book_schedule(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Each allocated line's schedule in one book (line_id, period, amount), after actions."""
     segments = _book_segments(inputs, book, versions, allocated)
-    ids = allocated["line_id"].implode()
-    events = inputs.events.filter(pl.col("line_id").is_in(ids))
+    events = inputs.events
+    if events.height:
+        events = events.filter(pl.col("line_id").is_in(allocated["line_id"].implode()))
     released = pl.col("action") == "release"
-    billings = inputs.billings.filter(pl.col("line_id").is_in(ids))
+    # `schedule` takes the billings of its upon_billing segments (allocated lines) only.
+    billings = inputs.billings
     rows, errors = schedule(
         segments,
         events=events.filter(released).select(
@@ -345,41 +372,118 @@ def _segments(lines: pl.DataFrame, versions: pl.DataFrame, stored: pl.DataFrame)
 def _open_posting(
     rows: pl.DataFrame, posted: pl.DataFrame, book: str, open_period: int
 ) -> pl.DataFrame:
-    """The open period's posting: the schedule through it minus what closed periods posted."""
-    closed = posted.filter(pl.col("book") == book).select("line_id", "period", "amount")
+    """The open period's posting: the schedule through it minus what closed periods posted
+    (the open period of `modifications.effective_schedule`), in line order."""
+    closed = posted.lazy().filter((pl.col("book") == book) & (pl.col("period") < open_period))
     # Only the open period is posted: later months of the schedule cannot change it.
-    effective = effective_schedule(
-        rows.filter(pl.col("period") <= open_period), closed, open_period
+    through = rows.lazy().filter(pl.col("period") <= open_period).select("line_id", "amount")
+    columns = (
+        pl.lit(book).alias("book"),
+        "line_id",
+        pl.lit(open_period, dtype=pl.Int64).alias("period"),
+        pl.col("amount").fill_null(0).alias("amount"),
     )
-    return effective.filter(pl.col("period") == open_period).select(
-        pl.lit(book).alias("book"), "line_id", "period", "amount"
+    keyed = rows["line_id"].null_count() == 0 and posted["line_id"].null_count() == 0
+    if keyed and rows.schema["amount"] == posted.schema["amount"] == pl.Int64:
+        if closed.select(pl.len()).collect().item() == 0:
+            # Nothing posted before: sorted first, each line's months are next to each other.
+            months = through.sort("line_id").collect()
+            if not ascending(months, ["line_id"]):
+                months = months.group_by("line_id", maintain_order=True).agg(pl.col("amount").sum())
+            return months.select(columns).filter(pl.col("amount") != 0)
+        # Due minus done: one sum per line of the months due and the closed postings negated.
+        signed = pl.concat([through, closed.select("line_id", -pl.col("amount"))])
+        net = signed.group_by("line_id").agg(pl.col("amount").sum())
+        return net.select(columns).filter(pl.col("amount") != 0).sort("line_id", "period").collect()
+    due = through.group_by("line_id").agg(pl.col("amount").sum().alias("_due"))
+    done = closed.group_by("line_id").agg(pl.col("amount").sum().alias("_done"))
+    return (
+        due.join(done, on="line_id", how="full", coalesce=True)
+        .select(
+            pl.lit(book).alias("book"),
+            "line_id",
+            pl.lit(open_period, dtype=pl.Int64).alias("period"),
+            (pl.col("_due").fill_null(0) - pl.col("_done").fill_null(0)).alias("amount"),
+        )
+        .filter(pl.col("amount") != 0)
+        .sort("line_id", "period")
+        .collect()
     )
 
 
-def _balances(inputs: Inputs, allocated: pl.DataFrame, postings: pl.DataFrame) -> pl.DataFrame:
-    """The §5.1 balances per book and contract at the end of each book's open period."""
-    contract = allocated.select("line_id", "contract_id", "currency")
-    billed = (
-        inputs.billings.join(contract, on="line_id", how="inner")
+def _balances(
+    inputs: Inputs, allocated: pl.DataFrame, postings: pl.DataFrame, billed: pl.Series
+) -> pl.DataFrame:
+    """The §5.1 balances per book and contract at the end of each book's open period.
+
+    billed: what each allocated line is billed (null: nothing), in their order."""
+    if ascending(allocated, ["contract_id"]):
+        return _line_balances(inputs, allocated, postings, billed)
+    # One plan: its rows come in no given order (nor did they ever).
+    contract = allocated.lazy().select("line_id", "contract_id", "currency")
+    billed_contract = (
+        inputs.billings.lazy()
+        .join(contract, on="line_id", how="inner")
         .group_by("contract_id")
         .agg(pl.col("amount").sum().alias("billed"))
     )
-    total = allocated.group_by("contract_id", "currency").agg(
-        pl.col("allocated").sum().alias("allocated")
+    total = (
+        allocated.lazy()
+        .group_by("contract_id", "currency")
+        .agg(pl.col("allocated").sum().alias("allocated"))
     )
     recognized = (
-        pl.concat([inputs.posted, postings])
+        pl.concat([inputs.posted.lazy(), postings.lazy()])
         .join(contract, on="line_id", how="inner")
         .group_by("book", "contract_id")
         .agg(pl.col("amount").sum().alias("recognized"))
     )
     frame = (
-        inputs.books.select("book")
+        inputs.books.lazy()
+        .select("book")
         .join(total, how="cross")
-        .join(billed, on="contract_id", how="left")
+        .join(billed_contract, on="contract_id", how="left")
         .join(recognized, on=["book", "contract_id"], how="left")
         .with_columns(pl.col("billed", "recognized").fill_null(0))
+        .collect()
     )
+    return balances(frame).select(
+        *BALANCE_KEYS, "billed", "recognized", "allocated", *BALANCE_COLUMNS
+    )
+
+
+def _line_balances(
+    inputs: Inputs, allocated: pl.DataFrame, postings: pl.DataFrame, billed: pl.Series
+) -> pl.DataFrame:
+    """`_balances` when every contract has one allocated line (billing-driven lines): each
+    contract's sums are its line's, and no line needs grouping into its contract."""
+    lines = allocated.select(
+        "line_id", "contract_id", "currency", "allocated", billed.fill_null(0).alias("billed")
+    )
+    ids = lines.select("line_id")
+    parts = []
+    for book in inputs.books["book"]:
+        # What closed periods posted plus the open period's posting, each summed by line.
+        recognized = pl.zeros(lines.height, dtype=pl.Int64, eager=True)
+        for posts in (inputs.posted, postings):
+            mine = posts.filter(pl.col("book") == book)
+            if mine.height:
+                sums = summed(mine, "line_id", "amount", "_sum")
+                recognized += joined(ids, sums, "line_id", "left")["_sum"].fill_null(0)
+        parts.append(
+            lines.select(pl.lit(book, dtype=pl.String).alias("book"), pl.all()).with_columns(
+                recognized.alias("recognized")
+            )
+        )
+    if not parts:  # no books
+        parts = [
+            lines.clear().select(
+                pl.lit(None, dtype=pl.String).alias("book"),
+                pl.all(),
+                pl.lit(None, dtype=pl.Int64).alias("recognized"),
+            )
+        ]
+    frame = pl.concat(parts)
     return balances(frame).select(
         *BALANCE_KEYS, "billed", "recognized", "allocated", *BALANCE_COLUMNS
     )

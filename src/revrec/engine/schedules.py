@@ -239,12 +239,13 @@ def time_based(segments: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([p for p in parts if p.height] or [parts[0]]).select(SCHEDULE_SCHEMA.keys())
 
 
-def _explode(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-    """One row per segment and month from _m0 to _m1, keeping only `columns` (plus _id)."""
+def _explode(frame: pl.DataFrame, columns: list[str]) -> pl.LazyFrame:
+    """One row per segment and month from _m0 to _m1, keeping only `columns` (plus line_id).
+    Lazy: with `_finish`, one plan, whose repeated expressions Polars computes once."""
     return (
-        frame.with_row_index("_id")
+        frame.lazy()
         .select(
-            "_id",
+            "line_id",
             *columns,
             pl.int_ranges("_m0", pl.col("_m1") + 1, dtype=pl.Int64).alias("period"),
         )
@@ -252,17 +253,13 @@ def _explode(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     )
 
 
-def _finish(frame: pl.DataFrame, exploded: pl.DataFrame, cumulative: pl.Expr) -> pl.DataFrame:
-    """Month amounts as differences of consecutive cumulative amounts; line_id gathered back."""
-    cum = exploded.select("_id", "period", "_m0", cumulative.alias("_cum"))
+def _finish(exploded: pl.LazyFrame, cumulative: pl.Expr) -> pl.DataFrame:
+    """Month amounts as differences of consecutive cumulative amounts."""
+    cum = exploded.select("line_id", "period", "_m0", cumulative.alias("_cum"))
     amount = pl.col("_cum") - pl.when(pl.col("period") == pl.col("_m0")).then(0).otherwise(
         pl.col("_cum").shift(1)
     )
-    return cum.select(
-        frame["line_id"].gather(cum["_id"]).alias("line_id"),
-        "period",
-        amount.cast(pl.Int64).alias("amount"),
-    )
+    return cum.select("line_id", "period", amount.cast(pl.Int64).alias("amount")).collect()
 
 
 def _bounds(frame: pl.DataFrame) -> pl.DataFrame:
@@ -291,7 +288,7 @@ def _daily(frame: pl.DataFrame) -> pl.DataFrame:
     boundary = pl.lit(table).gather(pl.col("period") - first)
     elapsed = pl.min_horizontal(boundary, pl.col("_e")) - pl.col("_s")
     cumulative = div_half_even(pl.col("total").cast(dtype) * elapsed, pl.col("_len"), dtype)
-    return _finish(frame, exploded, cumulative)
+    return _finish(exploded, cumulative)
 
 
 def _monthly(frame: pl.DataFrame) -> pl.DataFrame:
@@ -335,7 +332,7 @@ def _monthly(frame: pl.DataFrame) -> pl.DataFrame:
         .otherwise(pl.col("_w0") + (period - m0) * unit)
     )
     cumulative = div_half_even(pl.col("total").cast(dtype) * elapsed, pl.col("_wt"), dtype)
-    return _finish(frame, exploded, cumulative)
+    return _finish(exploded, cumulative)
 
 
 def _dtype(frame: pl.DataFrame, denominator: str) -> type[pl.DataType]:
