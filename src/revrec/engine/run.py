@@ -376,39 +376,24 @@ def _open_posting(
     (the open period of `modifications.effective_schedule`), in line order."""
     closed = posted.lazy().filter((pl.col("book") == book) & (pl.col("period") < open_period))
     # Only the open period is posted: later months of the schedule cannot change it.
-    through = rows.lazy().filter(pl.col("period") <= open_period).select("line_id", "amount")
+    through = rows.lazy().filter(pl.col("period") <= open_period)
     columns = (
         pl.lit(book).alias("book"),
         "line_id",
         pl.lit(open_period, dtype=pl.Int64).alias("period"),
         pl.col("amount").fill_null(0).alias("amount"),
     )
-    keyed = rows["line_id"].null_count() == 0 and posted["line_id"].null_count() == 0
-    if keyed and rows.schema["amount"] == posted.schema["amount"] == pl.Int64:
-        if closed.select(pl.len()).collect().item() == 0:
-            # Nothing posted before: sorted first, each line's months are next to each other.
-            months = through.sort("line_id").collect()
-            if not ascending(months, ["line_id"]):
-                months = months.group_by("line_id", maintain_order=True).agg(pl.col("amount").sum())
-            return months.select(columns).filter(pl.col("amount") != 0)
-        # Due minus done: one sum per line of the months due and the closed postings negated.
-        signed = pl.concat([through, closed.select("line_id", -pl.col("amount"))])
-        net = signed.group_by("line_id").agg(pl.col("amount").sum())
-        return net.select(columns).filter(pl.col("amount") != 0).sort("line_id", "period").collect()
-    due = through.group_by("line_id").agg(pl.col("amount").sum().alias("_due"))
-    done = closed.group_by("line_id").agg(pl.col("amount").sum().alias("_done"))
-    return (
-        due.join(done, on="line_id", how="full", coalesce=True)
-        .select(
-            pl.lit(book).alias("book"),
-            "line_id",
-            pl.lit(open_period, dtype=pl.Int64).alias("period"),
-            (pl.col("_due").fill_null(0) - pl.col("_done").fill_null(0)).alias("amount"),
-        )
-        .filter(pl.col("amount") != 0)
-        .sort("line_id", "period")
-        .collect()
-    )
+    due = through.select("line_id", pl.col("amount").cast(pl.Int64))
+    if closed.select(pl.len()).collect().item() == 0:
+        # Nothing posted before: sorted first, each line's months are next to each other.
+        months = due.sort("line_id").collect()
+        if not ascending(months, ["line_id"]):
+            months = months.group_by("line_id", maintain_order=True).agg(pl.col("amount").sum())
+        return months.select(columns).filter(pl.col("amount") != 0)
+    # Due minus done: one sum per line of the months due and the closed postings negated.
+    done = closed.select("line_id", -pl.col("amount").cast(pl.Int64))
+    net = pl.concat([due, done]).group_by("line_id").agg(pl.col("amount").sum())
+    return net.select(columns).filter(pl.col("amount") != 0).sort("line_id", "period").collect()
 
 
 def _balances(
