@@ -134,8 +134,7 @@ def _input(page: pl.DataFrame) -> pl.DataFrame:
     """A store page as the engine takes it: with revenue_schedule_id, the stable hash of the
     doc_line_id (`imports.checks.stable_id`), kept by processing (`schedule_ids`) and made here
     for rows kept before it was (null)."""
-    missing = page.filter(pl.col("revenue_schedule_id").is_null())
-    if missing.height:
+    if page["revenue_schedule_id"].null_count():
         page = page.with_columns(
             pl.coalesce("revenue_schedule_id", schedule_ids(page)["revenue_schedule_id"])
         )
